@@ -1,0 +1,51 @@
+// The `agentdl` subcommands: each takes its parsed options, prints its output,
+// and returns the process exit code.
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace agentdl::cli {
+
+struct ResolveOptions
+{
+  std::optional<std::string> config;
+  std::optional<std::string> channel;
+  std::optional<std::string> version;
+  std::optional<std::string> platform;
+  std::optional<std::string> arch;
+  bool json = false;
+  bool explain = false;
+};
+
+struct ListOptions
+{
+  std::optional<std::string> config;
+  std::optional<std::string> channel;
+  bool json = false;
+};
+
+struct CheckOptions
+{
+  std::optional<std::string> config;
+};
+
+// Prints the URL (or the JSON object) of the artifact `options` asks for.
+int run_resolve(const ResolveOptions& options);
+
+// Prints the catalog's releases, newest first.
+int run_list(const ListOptions& options);
+
+// Loads the catalog and says whether it is valid.
+int run_check(const CheckOptions& options);
+
+// Prints a new random token and its sha256.
+int run_token_new();
+
+// Reads a token from standard input and prints its sha256.
+int run_token_hash();
+
+// Prints `message` as "agentdl: error: MESSAGE" on stderr.
+void print_error(std::string_view message);
+
+} // namespace agentdl::cli

@@ -1,0 +1,191 @@
+// agentdl: resolve an agent installer's URL from a catalog (see CONTRACT section 7).
+// This file parses the command line and holds the single top-level catch.
+
+#include "commands.hpp"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <cstdio>
+#include <exception>
+#include <new>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace {
+
+constexpr const char* k_version = "agentdl " AGENTDL_VERSION;
+
+constexpr const char* k_config_help =
+  "Catalog file (default: $AGENTDL_CONFIG, ./agentdl.toml, "
+  "$XDG_CONFIG_HOME/agentdl/agentdl.toml, /etc/agentdl/agentdl.toml)";
+
+constexpr const char* k_exit_codes = R"(Exit codes:
+  0  success
+  1  unexpected internal error
+  2  usage error or invalid parameters
+  3  not found
+  4  authentication or permission
+  5  network or server error
+  6  integrity: checksum or size mismatch
+  7  configuration error (the catalog fails to load or validate)
+)";
+
+// Tells whether `--version` stands without a value (CLI11 reads a bare flag
+// and `--version ""` alike).
+bool bare_version_flag(int argc, char** argv)
+{
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--version") {
+      return i + 1 == argc || argv[i + 1][0] == '-';
+    }
+  }
+  return false;
+}
+
+// Returns an error message if `argv[1]` is not a command (CLI11 would only say
+// that one is required).
+std::optional<std::string> unknown_command(int argc, char** argv, const CLI::App& app)
+{
+  if (argc < 2 || argv[1][0] == '-') {
+    return std::nullopt;
+  }
+  std::vector<std::string> names;
+  for (const auto* sub : app.get_subcommands({})) {
+    if (sub->get_name() == argv[1]) {
+      return std::nullopt;
+    }
+    names.push_back(sub->get_name());
+  }
+  return fmt::format("unknown command \"{}\" (commands: {})", argv[1], fmt::join(names, ", "));
+}
+
+int agentdl_main(int argc, char** argv)
+{
+  using namespace agentdl::cli;
+
+  CLI::App app{ "Resolve agent installers: print the download URL of the installer for a "
+                "channel or version, platform and arch.",
+                "agentdl" };
+  app.set_version_flag("--version", k_version);
+  app.require_subcommand(1);
+  app.footer(k_exit_codes);
+
+  ResolveOptions resolve;
+  auto* resolve_cmd = app.add_subcommand("resolve", "Print the URL of an installer");
+  resolve_cmd->add_option("--config", resolve.config, k_config_help)->type_name("FILE");
+  auto* channel_opt = resolve_cmd
+                        ->add_option("--channel",
+                                     resolve.channel,
+                                     "Release channel (default: the catalog's default_channel)")
+                        ->type_name("C");
+  // --version V picks a release; a bare --version prints agentdl's version, as
+  // on every other command.
+  auto* version_opt = resolve_cmd
+                        ->add_option("--version",
+                                     resolve.version,
+                                     "Release version (e.g. 1.8.3); alone: print agentdl's version")
+                        ->type_name("V")
+                        ->expected(0, 1);
+  channel_opt->excludes(version_opt);
+  resolve_cmd->add_option("--platform", resolve.platform, "Platform, e.g. windows, macos")
+    ->type_name("P");
+  resolve_cmd
+    ->add_option(
+      "--arch",
+      resolve.arch,
+      "Architecture, e.g. arm64, x86_64 (may be omitted when the platform has a default_arch)")
+    ->type_name("A");
+  resolve_cmd->add_flag(
+    "--json",
+    resolve.json,
+    "Print one JSON object: version, channel, platform, arch, url, filename, sha256, size");
+  resolve_cmd->add_flag(
+    "--explain",
+    resolve.explain,
+    "Tell on stderr which releases were considered and why each was passed over");
+  resolve_cmd->footer(k_exit_codes);
+
+  ListOptions list;
+  auto* list_cmd = app.add_subcommand("list", "List the releases, newest first");
+  list_cmd->add_option("--config", list.config, k_config_help)->type_name("FILE");
+  list_cmd
+    ->add_option("--channel",
+                 list.channel,
+                 "Only the releases of this channel (with the channels it includes)")
+    ->type_name("C");
+  list_cmd->add_flag("--json", list.json, "Print {\"releases\":[...]} as JSON");
+  list_cmd->set_version_flag("--version", k_version);
+
+  CheckOptions check;
+  auto* check_cmd = app.add_subcommand("check", "Validate a catalog (exit 0, or 7 with the error)");
+  check_cmd->add_option("--config", check.config, k_config_help)->type_name("FILE");
+  check_cmd->set_version_flag("--version", k_version);
+
+  auto* token_cmd =
+    app.add_subcommand("token", "Make bearer tokens for agentdl-serve's [[auth.tokens]]");
+  token_cmd->require_subcommand(1);
+  token_cmd->set_version_flag("--version", k_version);
+  auto* token_new = token_cmd->add_subcommand("new", "Print a new random token and its sha256");
+  token_new->set_version_flag("--version", k_version);
+  auto* token_hash =
+    token_cmd->add_subcommand("hash", "Read a token from standard input and print its sha256");
+  token_hash->set_version_flag("--version", k_version);
+
+  if (const auto message = unknown_command(argc, argv, app)) {
+    print_error(*message);
+    fmt::print(stderr, "Run 'agentdl --help' for usage.\n");
+    return 2;
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    print_error(e.what());
+    fmt::print(stderr, "Run 'agentdl --help' or 'agentdl COMMAND --help' for usage.\n");
+    return 2;
+  }
+
+  if (resolve_cmd->parsed()) {
+    if (version_opt->count() > 0 && bare_version_flag(argc, argv)) {
+      fmt::print("{}\n", k_version);
+      return 0;
+    }
+    return run_resolve(resolve);
+  }
+  if (list_cmd->parsed()) {
+    return run_list(list);
+  }
+  if (check_cmd->parsed()) {
+    return run_check(check);
+  }
+  if (token_new->parsed()) {
+    return run_token_new();
+  }
+  if (token_hash->parsed()) {
+    return run_token_hash();
+  }
+  return 1;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+  try {
+    return agentdl_main(argc, argv);
+  } catch (const std::bad_alloc&) {
+    agentdl::cli::print_error("out of memory");
+  } catch (...) {
+    agentdl::cli::print_error("unexpected internal error (a bug in agentdl; please report it)");
+  }
+  return 1;
+}

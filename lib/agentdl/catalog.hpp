@@ -1,0 +1,201 @@
+// The catalog: platforms, channels, releases and their artifacts, storage, and
+// the daemon's settings, loaded whole from one TOML file and immutable after.
+#pragma once
+
+#include <agentdl/error.hpp>
+#include <agentdl/version.hpp>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace agentdl {
+
+// Index into Catalog::platforms, Catalog::archs or Catalog::channels.
+using PlatformId = std::uint16_t;
+using ArchId = std::uint16_t;
+using ChannelId = std::uint16_t;
+
+// A line and column (1-based) in the catalog file.
+struct SourcePos
+{
+  std::uint32_t line = 0;
+  std::uint32_t column = 0;
+};
+
+struct Platform
+{
+  std::string name;
+  std::vector<ArchId> archs; // in the order the file lists them
+  std::optional<ArchId> default_arch;
+};
+
+struct Channel
+{
+  std::string name;
+  std::vector<ChannelId> includes;    // as written
+  std::vector<bool> reaches;          // reaches[c]: c is this channel or included, transitively
+  std::optional<std::size_t> pin;     // `current` pin, index into Catalog::releases
+  std::optional<std::size_t> current; // current release (pin or highest non-yanked), if any
+};
+
+struct Artifact
+{
+  PlatformId platform = 0;
+  ArchId arch = 0;
+  std::string path;     // relative path as written; empty when the file gave `url`
+  std::string location; // absolute URL, unsigned
+  std::string filename; // last segment of the location, decoded
+  std::string sha256;   // lowercase hex; empty when unknown
+  std::optional<std::uint64_t> size;
+  SourcePos pos;
+};
+
+struct Release
+{
+  Version version;
+  std::vector<ChannelId> channels; // its own channels, as written
+  std::string published_at;        // RFC 3339; empty when absent
+  bool yanked = false;
+  std::vector<Artifact> artifacts;
+  SourcePos pos;
+
+  // Returns the artifact for `platform`/`arch`, or nullptr.
+  const Artifact* find_artifact(PlatformId platform, ArchId arch) const;
+};
+
+enum class Signing
+{
+  none,
+  hmac,
+  nginx_secure_link,
+  s3
+};
+
+struct S3Settings
+{
+  std::string region;
+  std::string access_key_id_env = "AWS_ACCESS_KEY_ID";
+  std::string secret_access_key_env = "AWS_SECRET_ACCESS_KEY";
+  std::string session_token_env = "AWS_SESSION_TOKEN";
+  bool content_disposition = false;
+};
+
+struct StorageSettings
+{
+  std::string base_url; // empty when absent; ends with '/' otherwise
+  Signing signing = Signing::none;
+  std::chrono::seconds expires{ 900 };
+  std::string secret_env;
+  std::string secret_file;
+  S3Settings s3;
+};
+
+struct ServerSettings
+{
+  std::vector<std::string> listen{ "127.0.0.1:8080" };
+  std::string api_prefix = "/v2";
+  std::string public_url = "http://127.0.0.1:8080";
+  unsigned threads = 0;
+  std::chrono::seconds header_timeout{ 10 };
+  std::chrono::seconds idle_timeout{ 75 };
+  std::chrono::seconds drain_timeout{ 10 };
+  std::size_t max_connections = 10'000;
+  std::string access_log = "-";
+  bool metrics = true;
+};
+
+enum class AuthMode
+{
+  required,
+  none
+};
+
+struct TokenEntry
+{
+  std::string name;
+  std::array<unsigned char, 32> sha256{};
+  bool all_channels = false; // channels = ["*"]
+  std::vector<ChannelId> channels;
+};
+
+struct AuthSettings
+{
+  AuthMode mode = AuthMode::required;
+  std::vector<TokenEntry> tokens;
+};
+
+struct MirrorSettings
+{
+  std::string root; // empty: no mirror
+};
+
+struct Catalog
+{
+  std::string source;                                                // the file name, as given
+  std::optional<ChannelId> default_channel;                          // absent: channel is required
+  std::vector<Platform> platforms;                                   // sorted by name
+  std::vector<std::string> archs;                                    // every declared arch, sorted
+  std::vector<std::pair<std::string, std::string>> platform_aliases; // sorted by alias
+  std::vector<std::pair<std::string, std::string>> arch_aliases;     // sorted by alias
+  std::vector<Channel> channels;                                     // sorted by name
+  std::vector<Release> releases; // newest first (descending precedence)
+  StorageSettings storage;
+  ServerSettings server;
+  AuthSettings auth;
+  MirrorSettings mirror;
+
+  // Returns the platform named `name` (canonical, lowercase), if declared.
+  std::optional<PlatformId> find_platform(std::string_view name) const;
+
+  // Returns the arch named `name` (canonical, lowercase), if declared.
+  std::optional<ArchId> find_arch(std::string_view name) const;
+
+  // Returns the channel named `name` (lowercase), if declared.
+  std::optional<ChannelId> find_channel(std::string_view name) const;
+
+  // Returns the index of the release equal to `version` by precedence, if any;
+  // O(log n).
+  std::optional<std::size_t> find_release(const Version& version) const;
+
+  // Tells whether `release` belongs to `channel`, directly or through `includes`.
+  bool in_channel(const Release& release, ChannelId channel) const;
+
+  // Returns the canonical platform name for `name` after lowercasing and alias
+  // mapping (the input itself if no alias applies).
+  std::string canonical_platform(std::string_view name) const;
+
+  // Returns the canonical arch name for `name` after lowercasing and alias mapping.
+  std::string canonical_arch(std::string_view name) const;
+};
+
+// Parses catalog `text`; `source_name` is used in error messages
+// ("agentdl.toml:41:3: ..."). Fails with Errc::config; never half-loads.
+Expected<Catalog> parse_catalog(std::string_view text, std::string_view source_name);
+
+// Reads and parses the catalog file at `path`.
+Expected<Catalog> load_catalog(const std::filesystem::path& path);
+
+// Parses a duration such as "90s", "15m", "1h", "7d" (a positive integer and a
+// unit); the error says what is wrong.
+std::expected<std::chrono::seconds, std::string> parse_duration(std::string_view text);
+
+// A `[server] listen` or `--listen` address: host (IPv6 without brackets) and port.
+struct ListenAddress
+{
+  std::string host;
+  std::uint16_t port = 0;
+};
+
+// Parses "HOST:PORT" or "[IPv6]:PORT"; the error says what is wrong.
+std::expected<ListenAddress, std::string> parse_listen_address(std::string_view text);
+
+// Returns the name of `signing` as written in the catalog ("nginx-secure-link").
+std::string_view signing_name(Signing signing);
+
+} // namespace agentdl

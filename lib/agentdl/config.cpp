@@ -1,0 +1,57 @@
+#include <agentdl/config.hpp>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <cstdlib>
+
+namespace agentdl {
+
+std::vector<std::filesystem::path> default_catalog_paths(const GetEnv& getenv)
+{
+  std::vector<std::filesystem::path> paths{ "./agentdl.toml" };
+  const auto xdg = getenv("XDG_CONFIG_HOME");
+  if (xdg && !xdg->empty()) {
+    paths.push_back(std::filesystem::path(*xdg) / "agentdl" / "agentdl.toml");
+  } else if (const auto home = getenv("HOME"); home && !home->empty()) {
+    paths.push_back(std::filesystem::path(*home) / ".config" / "agentdl" / "agentdl.toml");
+  }
+  paths.emplace_back("/etc/agentdl/agentdl.toml");
+  return paths;
+}
+
+Expected<std::filesystem::path> find_catalog(const std::optional<std::string>& flag,
+                                             const GetEnv& getenv,
+                                             const FileExists& exists)
+{
+  if (flag) {
+    return std::filesystem::path(*flag);
+  }
+  if (const auto env = getenv("AGENTDL_CONFIG"); env && !env->empty()) {
+    return std::filesystem::path(*env);
+  }
+  const auto paths = default_catalog_paths(getenv);
+  for (const auto& path : paths) {
+    if (exists(path)) {
+      return path;
+    }
+  }
+  std::vector<std::string> tried;
+  for (const auto& path : paths) {
+    tried.push_back(path.string());
+  }
+  return fail(Errc::config,
+              fmt::format("no catalog found (tried {}); give --config FILE or set AGENTDL_CONFIG",
+                          fmt::join(tried, ", ")));
+}
+
+std::optional<std::string> process_getenv(std::string_view name)
+{
+  const char* value = std::getenv(std::string(name).c_str());
+  if (!value) {
+    return std::nullopt;
+  }
+  return std::string(value);
+}
+
+} // namespace agentdl

@@ -1,0 +1,76 @@
+#include <agentdl/error.hpp>
+
+namespace agentdl {
+
+int http_status(Errc code)
+{
+  switch (code) {
+    case Errc::usage:
+    case Errc::bad_request:
+      return 400;
+    case Errc::unauthorized:
+      return 401;
+    case Errc::forbidden:
+      return 403;
+    case Errc::not_found:
+      return 404;
+    case Errc::method_not_allowed:
+      return 405;
+    case Errc::network:
+      return 502;
+    case Errc::config:
+    case Errc::integrity:
+    case Errc::internal:
+      return 500;
+  }
+  return 500;
+}
+
+int exit_code(Errc code)
+{
+  switch (code) {
+    case Errc::usage:
+    case Errc::bad_request:
+    case Errc::method_not_allowed:
+      return 2;
+    case Errc::not_found:
+      return 3;
+    case Errc::unauthorized:
+    case Errc::forbidden:
+      return 4;
+    case Errc::network:
+      return 5;
+    case Errc::integrity:
+      return 6;
+    case Errc::config:
+      return 7;
+    case Errc::internal:
+      return 1;
+  }
+  return 1;
+}
+
+std::string_view code_name(Errc code)
+{
+  switch (code) {
+    case Errc::usage:
+    case Errc::bad_request:
+      return "bad_request";
+    case Errc::unauthorized:
+      return "unauthorized";
+    case Errc::forbidden:
+      return "forbidden";
+    case Errc::not_found:
+      return "not_found";
+    case Errc::method_not_allowed:
+      return "method_not_allowed";
+    case Errc::network:
+    case Errc::config:
+    case Errc::integrity:
+    case Errc::internal:
+      return "internal_error";
+  }
+  return "internal_error";
+}
+
+} // namespace agentdl

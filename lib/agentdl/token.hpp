@@ -1,0 +1,18 @@
+// Bearer tokens: making them, and their SHA-256 digests as the catalog holds them.
+#pragma once
+
+#include <agentdl/error.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace agentdl {
+
+// Returns a new token: 32 bytes from the OS's CSPRNG (OpenSSL RAND_bytes),
+// base64url without padding (43 characters). Fails only if the CSPRNG does.
+Expected<std::string> new_token();
+
+// Returns the lowercase hex SHA-256 of `data`.
+std::string sha256_hex(std::string_view data);
+
+} // namespace agentdl
