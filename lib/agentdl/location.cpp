@@ -48,7 +48,7 @@ std::expected<void, std::string> check_relative_path(std::string_view path)
 
 std::expected<std::string, std::string> check_absolute_url(std::string_view url)
 {
-  auto parsed = boost::urls::parse_absolute_uri(url);
+  auto parsed = boost::urls::parse_uri(url);
   if (!parsed) {
     return std::unexpected("is not a valid absolute URL");
   }

@@ -16,10 +16,10 @@ namespace agentdl {
 // an empty string (a 400, unlike absent). With `version`, `channel` is ignored.
 struct Query
 {
-  std::optional<std::string_view> channel;
-  std::optional<std::string_view> version;
-  std::optional<std::string_view> platform;
-  std::optional<std::string_view> arch;
+  std::optional<std::string_view> channel{};
+  std::optional<std::string_view> version{};
+  std::optional<std::string_view> platform{};
+  std::optional<std::string_view> arch{};
 };
 
 // The answer: pointers into the catalog, valid as long as it lives.

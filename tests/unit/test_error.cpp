@@ -1,0 +1,60 @@
+#include <agentdl/error.hpp>
+
+#include <doctest/doctest.h>
+
+using agentdl::Errc;
+
+TEST_CASE("error: HTTP statuses and exit codes follow the contract's tables")
+{
+  struct Row {
+    Errc code;
+    int status;
+    int exit;
+    std::string_view name;
+  };
+  const Row rows[] = {
+    {Errc::usage, 400, 2, "bad_request"},
+    {Errc::bad_request, 400, 2, "bad_request"},
+    {Errc::unauthorized, 401, 4, "unauthorized"},
+    {Errc::forbidden, 403, 4, "forbidden"},
+    {Errc::not_found, 404, 3, "not_found"},
+    {Errc::method_not_allowed, 405, 2, "method_not_allowed"},
+    {Errc::network, 502, 5, "internal_error"},
+    {Errc::integrity, 500, 6, "internal_error"},
+    {Errc::config, 500, 7, "internal_error"},
+    {Errc::internal, 500, 1, "internal_error"},
+  };
+  for (const auto& row : rows) {
+    CAPTURE(row.name);
+    CHECK(agentdl::http_status(row.code) == row.status);
+    CHECK(agentdl::exit_code(row.code) == row.exit);
+    CHECK(agentdl::code_name(row.code) == row.name);
+  }
+}
+
+namespace {
+
+agentdl::Expected<int> half(int n)
+{
+  if (n % 2 != 0) {
+    return agentdl::fail(Errc::bad_request, "odd");
+  }
+  return n / 2;
+}
+
+agentdl::Expected<int> quarter(int n)
+{
+  const int h = AGENTDL_TRY(half(n));
+  return AGENTDL_TRY(half(h));
+}
+
+} // namespace
+
+TEST_CASE("error: AGENTDL_TRY passes errors up and values on")
+{
+  CHECK(quarter(8) == 2);
+  const auto odd = quarter(6);
+  REQUIRE_FALSE(odd.has_value());
+  CHECK(odd.error().code == Errc::bad_request);
+  CHECK(odd.error().message == "odd");
+}

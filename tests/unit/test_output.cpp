@@ -1,0 +1,90 @@
+#include <agentdl/catalog.hpp>
+#include <agentdl/output.hpp>
+#include <agentdl/resolver.hpp>
+
+#include <doctest/doctest.h>
+
+namespace {
+
+const agentdl::Catalog& catalog()
+{
+  static const auto loaded = [] {
+    auto c = agentdl::parse_catalog(R"([platforms.windows]
+archs = ["x86_64"]
+default_arch = "x86_64"
+[channels.stable]
+[channels.latest]
+includes = ["stable"]
+[storage]
+base_url = "https://dl.example.com/"
+[[releases]]
+version = "2.0"
+channels = ["latest"]
+yanked = true
+[[releases]]
+version = "1.8.3"
+channels = ["stable"]
+published_at = 2026-10-01T12:00:00Z
+  [[releases.artifacts]]
+  platform = "windows"
+  arch = "x86_64"
+  path = "w/a.msi"
+  sha256 = "94d5550935517edc9fa5d056a94ea014853309056192232222d392a678671cbb"
+  size = 48213504
+)",
+                                    "t.toml");
+    REQUIRE_MESSAGE(c.has_value(), c.error().message);
+    return std::move(*c);
+  }();
+  return loaded;
+}
+
+} // namespace
+
+TEST_CASE("output: resolution JSON")
+{
+  const auto latest = agentdl::resolve(catalog(), {.platform = "windows"});
+  REQUIRE(latest.has_value());
+  CHECK(agentdl::resolution_json(*latest) ==
+        R"({"version":"1.8.3","channel":"stable","platform":"windows","arch":"x86_64",)"
+        R"("url":"https://dl.example.com/w/a.msi","filename":"a.msi",)"
+        R"("sha256":"94d5550935517edc9fa5d056a94ea014853309056192232222d392a678671cbb",)"
+        R"("size":48213504})");
+  const auto versioned = agentdl::resolve(catalog(), {.version = "1.8.3", .platform = "windows"});
+  REQUIRE(versioned.has_value());
+  CHECK(agentdl::resolution_json(*versioned).starts_with(R"({"version":"1.8.3","channel":null,)"));
+}
+
+TEST_CASE("output: release list")
+{
+  CHECK(agentdl::releases_json(catalog(), catalog().find_channel("stable")) ==
+        R"({"releases":[{"version":"1.8.3","channels":["stable"],"current_in":["latest","stable"],)"
+        R"("published_at":"2026-10-01T12:00:00Z","yanked":false,"artifacts":[{"platform":"windows",)"
+        R"("arch":"x86_64","url":"https://dl.example.com/w/a.msi","filename":"a.msi",)"
+        R"("sha256":"94d5550935517edc9fa5d056a94ea014853309056192232222d392a678671cbb",)"
+        R"("size":48213504}]}]})");
+  CHECK(agentdl::releases_table(catalog(), std::nullopt) ==
+        "VERSION  CHANNELS  STATUS                  PUBLISHED             ARTIFACTS\n"
+        "2.0      latest    yanked                  -                     -\n"
+        "1.8.3    stable    current: latest,stable  2026-10-01T12:00:00Z  windows/x86_64\n");
+}
+
+TEST_CASE("output: error JSON has the contract's shape")
+{
+  const agentdl::Error error(agentdl::Errc::not_found,
+                             "Agent artifact not found",
+                             {{"version", "1.8.3"}, {"platform", "macos"}, {"arch", "x86_64"}});
+  CHECK(agentdl::error_json(error) ==
+        R"({"error":{"code":"not_found","message":"Agent artifact not found",)"
+        R"("details":{"version":"1.8.3","platform":"macos","arch":"x86_64"}}})");
+  const agentdl::Error bad(agentdl::Errc::bad_request,
+                           "unknown platform",
+                           {{"parameter", "platform"},
+                            {"value", "x\r\n"},
+                            {"allowed", std::vector<std::string>{"macos", "windows"}}});
+  CHECK(agentdl::error_json(bad) ==
+        R"({"error":{"code":"bad_request","message":"unknown platform",)"
+        R"("details":{"parameter":"platform","value":"x\r\n","allowed":["macos","windows"]}}})");
+  CHECK(agentdl::error_json(agentdl::Error(agentdl::Errc::internal, "Internal error")) ==
+        R"({"error":{"code":"internal_error","message":"Internal error"}})");
+}

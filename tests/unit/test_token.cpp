@@ -1,0 +1,28 @@
+#include <agentdl/token.hpp>
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+
+TEST_CASE("token: sha256 of known inputs")
+{
+  CHECK(agentdl::sha256_hex("") ==
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  CHECK(agentdl::sha256_hex("abc") ==
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST_CASE("token: new tokens are 43 URL-safe characters and differ")
+{
+  const auto a = agentdl::new_token();
+  const auto b = agentdl::new_token();
+  REQUIRE(a.has_value());
+  REQUIRE(b.has_value());
+  CHECK(a->size() == 43); // 32 bytes, base64url without padding
+  CHECK(*a != *b);
+  const auto url_safe = [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
+  };
+  CHECK(std::all_of(a->begin(), a->end(), url_safe));
+}
