@@ -772,10 +772,14 @@ Artifact load_artifact(const Loader& in,
   }
   artifact.platform = *platform_id;
   const auto& p = catalog.platforms[*platform_id];
-  std::vector<std::string> archs;
-  for (const auto a : p.archs) {
-    archs.push_back(catalog.archs[a]);
-  }
+  // Built only for a message: this runs once per artifact of a large catalog.
+  const auto archs = [&] {
+    std::vector<std::string> names;
+    for (const auto a : p.archs) {
+      names.push_back(catalog.archs[a]);
+    }
+    return quoted_list(names);
+  };
 
   const auto* arch = t.get("arch");
   if (!arch) {
@@ -783,7 +787,7 @@ Artifact load_artifact(const Loader& in,
                fmt::format("artifact of release {} has no \"arch\" (platform {} has: {})",
                            release.version.str(),
                            p.name,
-                           quoted_list(archs)));
+                           archs()));
   }
   const auto& arch_name = in.as_string(*arch, "arch");
   const auto arch_id = catalog.find_arch(arch_name);
@@ -792,7 +796,7 @@ Artifact load_artifact(const Loader& in,
                fmt::format("artifact for arch \"{}\", which platform {} does not declare ({})",
                            arch_name,
                            p.name,
-                           quoted_list(archs)));
+                           archs()));
   }
   artifact.arch = *arch_id;
 

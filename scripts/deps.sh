@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages agentdl needs to build, test and benchmark,
+# only those that are missing. Run as root (or with sudo available).
+set -euo pipefail
+
+packages=(
+  cmake g++ make python3
+  libcli11-dev libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev
+  libfmt-dev libtomlplusplus-dev doctest-dev libssl-dev libcurl4-openssl-dev
+  libbenchmark-dev hyperfine
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+echo "deps: installing ${missing[*]}" >&2
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
