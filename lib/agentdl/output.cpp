@@ -50,6 +50,31 @@ std::vector<std::string> own_channels(const Catalog& catalog, const Release& rel
   return names;
 }
 
+boost::json::object release_object(const Catalog& catalog, std::size_t index)
+{
+  const auto& release = catalog.releases[index];
+  boost::json::object r;
+  r["version"] = release.version.str();
+  r["channels"] = boost::json::value_from(own_channels(catalog, release));
+  r["current_in"] = boost::json::value_from(current_in(catalog, index));
+  r["published_at"] = release.published_at.empty() ? boost::json::value(nullptr)
+                                                   : boost::json::value(release.published_at);
+  r["yanked"] = release.yanked;
+  boost::json::array artifacts;
+  for (const auto& artifact : release.artifacts) {
+    boost::json::object a;
+    a["platform"] = catalog.platforms[artifact.platform].name;
+    a["arch"] = catalog.archs[artifact.arch];
+    a["url"] = artifact.location;
+    a["filename"] = artifact.filename;
+    a["sha256"] = sha256_value(artifact);
+    a["size"] = size_value(artifact);
+    artifacts.push_back(std::move(a));
+  }
+  r["artifacts"] = std::move(artifacts);
+  return r;
+}
+
 } // namespace
 
 std::string resolution_json(const Resolution& resolution)
@@ -67,38 +92,25 @@ std::string resolution_json(const Resolution& resolution)
   return boost::json::serialize(out);
 }
 
-std::string releases_json(const Catalog& catalog, std::optional<ChannelId> channel)
+std::string releases_json(const Catalog& catalog,
+                          std::optional<ChannelId> channel,
+                          const ReleaseFilter& visible)
 {
   boost::json::array releases;
   for (std::size_t i = 0; i < catalog.releases.size(); ++i) {
     const auto& release = catalog.releases[i];
-    if (!shown(catalog, release, channel)) {
-      continue;
+    if (shown(catalog, release, channel) && (!visible || visible(release))) {
+      releases.push_back(release_object(catalog, i));
     }
-    boost::json::object r;
-    r["version"] = release.version.str();
-    r["channels"] = boost::json::value_from(own_channels(catalog, release));
-    r["current_in"] = boost::json::value_from(current_in(catalog, i));
-    r["published_at"] = release.published_at.empty() ? boost::json::value(nullptr)
-                                                     : boost::json::value(release.published_at);
-    r["yanked"] = release.yanked;
-    boost::json::array artifacts;
-    for (const auto& artifact : release.artifacts) {
-      boost::json::object a;
-      a["platform"] = catalog.platforms[artifact.platform].name;
-      a["arch"] = catalog.archs[artifact.arch];
-      a["url"] = artifact.location;
-      a["filename"] = artifact.filename;
-      a["sha256"] = sha256_value(artifact);
-      a["size"] = size_value(artifact);
-      artifacts.push_back(std::move(a));
-    }
-    r["artifacts"] = std::move(artifacts);
-    releases.push_back(std::move(r));
   }
   boost::json::object out;
   out["releases"] = std::move(releases);
   return boost::json::serialize(out);
+}
+
+std::string release_json(const Catalog& catalog, std::size_t index)
+{
+  return boost::json::serialize(release_object(catalog, index));
 }
 
 std::string releases_table(const Catalog& catalog, std::optional<ChannelId> channel)

@@ -6,6 +6,7 @@
 #include <agentdl/error.hpp>
 #include <agentdl/resolver.hpp>
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -16,10 +17,19 @@ namespace agentdl {
 // unknown).
 std::string resolution_json(const Resolution& resolution);
 
-// Returns {"releases":[...]} for the releases of `channel` (all when absent),
-// newest first, each with its channels, the channels it is current in,
-// published_at, yanked and its artifacts.
-std::string releases_json(const Catalog& catalog, std::optional<ChannelId> channel);
+// Tells whether a release is shown (to this caller).
+using ReleaseFilter = std::function<bool(const Release&)>;
+
+// Returns {"releases":[...]} for the releases of `channel` (all when absent)
+// that `visible` accepts (all when empty), newest first, each with its
+// channels, the channels it is current in, published_at, yanked and its
+// artifacts.
+std::string releases_json(const Catalog& catalog,
+                          std::optional<ChannelId> channel,
+                          const ReleaseFilter& visible = {});
+
+// Returns the JSON object of release `index`, as one entry of releases_json.
+std::string release_json(const Catalog& catalog, std::size_t index);
 
 // Returns the text table of `agentdl list` for the same releases.
 std::string releases_table(const Catalog& catalog, std::optional<ChannelId> channel);

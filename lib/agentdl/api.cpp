@@ -1,0 +1,351 @@
+#include <agentdl/api.hpp>
+#include <agentdl/auth.hpp>
+#include <agentdl/output.hpp>
+#include <agentdl/resolver.hpp>
+
+#include <boost/url/decode_view.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/pct_string_view.hpp>
+#include <boost/url/url_view.hpp>
+#include <fmt/format.h>
+
+namespace agentdl {
+
+namespace {
+
+enum class Route
+{
+  download_latest,
+  download_version,
+  latest,
+  version,
+  releases,
+  healthz,
+  metrics
+};
+
+std::string_view route_name(Route route)
+{
+  switch (route) {
+    case Route::download_latest:
+      return "download_latest";
+    case Route::download_version:
+      return "download_version";
+    case Route::latest:
+      return "latest";
+    case Route::version:
+      return "version";
+    case Route::releases:
+      return "releases";
+    case Route::healthz:
+      return "healthz";
+    case Route::metrics:
+      return "metrics";
+  }
+  return "unknown";
+}
+
+ApiResponse error_response(const Error& error, std::string_view route)
+{
+  ApiResponse response;
+  response.status = http_status(error.code);
+  response.content_type = "application/json";
+  response.route = route;
+  if (error.code == Errc::internal || error.code == Errc::config) {
+    // The message of an internal error reveals nothing internal.
+    response.body = error_json(Error(Errc::internal, "Internal server error"));
+  } else {
+    response.body = error_json(error);
+  }
+  return response;
+}
+
+// The query parameters the API reads. Others are ignored.
+struct Params
+{
+  std::optional<std::string> channel;
+  std::optional<std::string> platform;
+  std::optional<std::string> arch;
+};
+
+Expected<Params> read_params(const boost::urls::url_view& url)
+{
+  Params params;
+  for (const auto& param : url.params()) {
+    std::optional<std::string>* slot = nullptr;
+    if (param.key == "channel") {
+      slot = &params.channel;
+    } else if (param.key == "platform") {
+      slot = &params.platform;
+    } else if (param.key == "arch") {
+      slot = &params.arch;
+    } else {
+      continue;
+    }
+    const std::string value = param.has_value ? param.value : std::string();
+    if (*slot && **slot != value) {
+      return fail(Errc::bad_request,
+                  fmt::format("parameter \"{}\" is given twice with different values", param.key),
+                  { { "parameter", param.key }, { "value", value } });
+    }
+    *slot = value;
+  }
+  return params;
+}
+
+std::optional<std::string_view> view(const std::optional<std::string>& s)
+{
+  return s ? std::optional<std::string_view>(*s) : std::nullopt;
+}
+
+// The route of `path`, and for versioned routes the decoded version segment.
+struct Match
+{
+  Route route;
+  std::string version;
+};
+
+// Returns the route for `path` (still percent-encoded), nullopt for an
+// unknown route, or an error for a version segment that cannot be one.
+Expected<std::optional<Match>> match_route(std::string_view path, std::string_view prefix)
+{
+  if (path == "/healthz") {
+    return Match{ Route::healthz, {} };
+  }
+  if (path == "/metrics") {
+    return Match{ Route::metrics, {} };
+  }
+  if (!path.starts_with(prefix) || path.substr(prefix.size()).substr(0, 15) != "/agent-releases") {
+    return std::nullopt;
+  }
+  auto rest = path.substr(prefix.size() + 15);
+  if (rest.empty()) {
+    return Match{ Route::releases, {} };
+  }
+  if (rest.front() != '/' || rest.size() == 1) {
+    return std::nullopt;
+  }
+  rest.remove_prefix(1);
+  const auto slash = rest.find('/');
+  const auto segment = rest.substr(0, slash);
+  const auto tail = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
+  const bool download = tail == "/download";
+  if (!tail.empty() && !download) {
+    return std::nullopt;
+  }
+  if (segment == "latest") {
+    return Match{ download ? Route::download_latest : Route::latest, {} };
+  }
+  auto encoded = boost::urls::make_pct_string_view(segment);
+  std::string version;
+  if (encoded) {
+    version = std::string(encoded->decode());
+  }
+  const auto bad = [&](std::string_view why) {
+    return fail(Errc::bad_request,
+                fmt::format("invalid version \"{}\": {}", segment, why),
+                { { "parameter", "version" }, { "value", std::string(segment) } });
+  };
+  if (!encoded) {
+    return bad("malformed percent-encoding");
+  }
+  if (auto parsed = Version::parse(version); !parsed) {
+    return bad(parsed.error());
+  }
+  return Match{ download ? Route::download_version : Route::version, std::move(version) };
+}
+
+ApiResponse json_response(std::string body, Route route)
+{
+  ApiResponse response;
+  response.content_type = "application/json";
+  response.body = std::move(body);
+  response.route = route_name(route);
+  return response;
+}
+
+ApiResponse redirect(const Catalog& catalog, const Resolution& resolution, Route route)
+{
+  ApiResponse response;
+  response.status = 302;
+  response.route = route_name(route);
+  const auto& artifact = *resolution.artifact;
+  response.headers.emplace_back("Location", artifact.location);
+  response.headers.emplace_back("X-Release-Version", resolution.release->version.str());
+  if (!artifact.sha256.empty()) {
+    response.headers.emplace_back("X-Artifact-Sha256", artifact.sha256);
+  }
+  if (artifact.size) {
+    response.headers.emplace_back("X-Artifact-Size", std::to_string(*artifact.size));
+  }
+  std::string cache;
+  if (route == Route::download_latest) {
+    cache = "no-cache";
+  } else if (catalog.storage.signing != Signing::none) {
+    cache = "no-store";
+  } else {
+    cache = catalog.auth.mode == AuthMode::none ? "public, max-age=3600" : "private, max-age=3600";
+  }
+  response.headers.emplace_back("Cache-Control", std::move(cache));
+  return response;
+}
+
+Error forbidden(std::string message, std::vector<Detail> details)
+{
+  return Error(Errc::forbidden, std::move(message), std::move(details));
+}
+
+// Answers an authenticated request on a release route.
+Expected<ApiResponse> answer(const Catalog& catalog,
+                             const Caller& caller,
+                             const Match& match,
+                             const Params& params)
+{
+  switch (match.route) {
+    case Route::download_latest:
+    case Route::latest: {
+      Query query{ .channel = view(params.channel),
+                   .platform = view(params.platform),
+                   .arch = view(params.arch) };
+      // Parameters first (400), then the channel's access (403), then lookup (404).
+      const auto* channel = AGENTDL_TRY(find_channel(catalog, query.channel));
+      auto resolution = resolve(catalog, query);
+      if (!resolution && resolution.error().code == Errc::bad_request) {
+        return std::unexpected(std::move(resolution).error());
+      }
+      const auto id = static_cast<ChannelId>(channel - catalog.channels.data());
+      if (!may_read_channel(catalog, caller, id)) {
+        return std::unexpected(
+          forbidden(fmt::format("this token may not read channel \"{}\"", channel->name),
+                    { { "channel", channel->name } }));
+      }
+      if (!resolution) {
+        return std::unexpected(std::move(resolution).error());
+      }
+      return match.route == Route::latest ? json_response(resolution_json(*resolution), match.route)
+                                          : redirect(catalog, *resolution, match.route);
+    }
+    case Route::download_version:
+    case Route::version: {
+      if (match.route == Route::version && !params.platform && !params.arch) {
+        // Without platform: the release with all its artifacts.
+        const auto index = catalog.find_release(*Version::parse(match.version));
+        if (index && !may_read_release(catalog, caller, catalog.releases[*index])) {
+          return std::unexpected(
+            forbidden(fmt::format("this token may not read release {}",
+                                  catalog.releases[*index].version.str()),
+                      { { "version", catalog.releases[*index].version.str() } }));
+        }
+        if (!index || catalog.releases[*index].yanked) {
+          return fail(Errc::not_found,
+                      index ? fmt::format("release {} is yanked", match.version)
+                            : fmt::format("no release {}", match.version),
+                      { { "version", match.version } });
+        }
+        return json_response(release_json(catalog, *index), match.route);
+      }
+      Query query{ .version = match.version,
+                   .platform = view(params.platform),
+                   .arch = view(params.arch) };
+      auto resolution = resolve(catalog, query);
+      if (!resolution && resolution.error().code == Errc::bad_request) {
+        return std::unexpected(std::move(resolution).error());
+      }
+      const auto index = catalog.find_release(*Version::parse(match.version));
+      if (index && !may_read_release(catalog, caller, catalog.releases[*index])) {
+        return std::unexpected(forbidden(
+          fmt::format("this token may not read release {}", catalog.releases[*index].version.str()),
+          { { "version", catalog.releases[*index].version.str() } }));
+      }
+      if (!resolution) {
+        return std::unexpected(std::move(resolution).error());
+      }
+      return match.route == Route::version
+               ? json_response(resolution_json(*resolution), match.route)
+               : redirect(catalog, *resolution, match.route);
+    }
+    case Route::releases: {
+      std::optional<ChannelId> channel;
+      if (params.channel) {
+        const auto* found = AGENTDL_TRY(find_channel(catalog, view(params.channel)));
+        channel = static_cast<ChannelId>(found - catalog.channels.data());
+        if (!may_read_channel(catalog, caller, *channel)) {
+          return std::unexpected(
+            forbidden(fmt::format("this token may not read channel \"{}\"", found->name),
+                      { { "channel", found->name } }));
+        }
+      }
+      return json_response(
+        releases_json(
+          catalog, channel, [&](const Release& r) { return may_read_release(catalog, caller, r); }),
+        match.route);
+    }
+    case Route::healthz:
+    case Route::metrics:
+      break;
+  }
+  return fail(Errc::internal, "unreachable route");
+}
+
+} // namespace
+
+ApiResponse handle(const Catalog& catalog, const ApiRequest& request, const ApiContext& context)
+{
+  auto url = boost::urls::parse_origin_form(request.target);
+  if (!url) {
+    return error_response(Error(Errc::bad_request, "malformed request target"), "unknown");
+  }
+  auto matched = match_route(url->encoded_path(), catalog.server.api_prefix);
+  if (matched && !*matched) {
+    return error_response(Error(Errc::not_found, "no such route"), "unknown");
+  }
+  if (matched && (*matched)->route == Route::metrics && !context.metrics) {
+    return error_response(Error(Errc::not_found, "no such route (metrics are off)"), "unknown");
+  }
+  const auto route = matched ? route_name((*matched)->route) : std::string_view("version");
+
+  if (request.method != "GET" && request.method != "HEAD") {
+    auto response = error_response(
+      Error(Errc::method_not_allowed,
+            fmt::format("method {} is not allowed (allowed: GET, HEAD)", request.method)),
+      route);
+    response.headers.emplace_back("Allow", "GET, HEAD");
+    return response;
+  }
+  if (matched && (*matched)->route == Route::healthz) {
+    return json_response(fmt::format(R"({{"status":"ok","releases":{}}})", catalog.releases.size()),
+                         Route::healthz);
+  }
+  if (matched && (*matched)->route == Route::metrics) {
+    auto response = json_response(context.metrics(), Route::metrics);
+    response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    return response;
+  }
+
+  const auto caller = authenticate(catalog, request.authorization);
+  if (!caller) {
+    auto response = error_response(caller.error(), route);
+    response.headers.emplace_back(
+      "WWW-Authenticate",
+      www_authenticate(Errc::unauthorized, bearer_token(request.authorization).has_value()));
+    return response;
+  }
+  if (!matched) {
+    return error_response(matched.error(), route); // a malformed version segment: 400
+  }
+  auto params = read_params(*url);
+  if (!params) {
+    return error_response(params.error(), route);
+  }
+  auto response = answer(catalog, *caller, **matched, *params);
+  if (!response) {
+    auto error = error_response(response.error(), route);
+    if (response.error().code == Errc::forbidden) {
+      error.headers.emplace_back("WWW-Authenticate", www_authenticate(Errc::forbidden, true));
+    }
+    return error;
+  }
+  return std::move(*response);
+}
+
+} // namespace agentdl

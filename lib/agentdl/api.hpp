@@ -1,0 +1,45 @@
+// The HTTP API of agentdl-serve as a pure function: a request in, a response
+// out; no sockets, no clock, no globals (CONTRACT section 4).
+#pragma once
+
+#include <agentdl/catalog.hpp>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace agentdl {
+
+// What handle() needs of an HTTP request.
+struct ApiRequest
+{
+  std::string_view method;                       // "GET", "HEAD", ...
+  std::string_view target;                       // origin-form: "/v2/agent-releases?channel=stable"
+  std::optional<std::string_view> authorization; // the Authorization header, if sent
+};
+
+// An HTTP response. The transport adds Content-Length (the body's size, also
+// for HEAD, whose body it does not send), Date and Connection.
+struct ApiResponse
+{
+  int status = 200;
+  std::string content_type; // empty: no Content-Type (a 302)
+  std::vector<std::pair<std::string_view, std::string>> headers;
+  std::string body;
+  std::string_view route = "unknown"; // for metrics and the access log
+};
+
+// What handle() may use besides the catalog.
+struct ApiContext
+{
+  std::function<std::string()> metrics; // renders /metrics; empty: metrics are off
+};
+
+// Answers `request` from `catalog`: routing, method, authentication (401),
+// parameters (400), authorization (403) and lookup (404), in that order.
+ApiResponse handle(const Catalog& catalog, const ApiRequest& request, const ApiContext& context);
+
+} // namespace agentdl

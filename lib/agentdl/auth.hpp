@@ -1,0 +1,41 @@
+// Bearer-token authentication and channel-scoped authorization for the HTTP API.
+#pragma once
+
+#include <agentdl/catalog.hpp>
+#include <agentdl/error.hpp>
+
+#include <optional>
+#include <string_view>
+
+namespace agentdl {
+
+// Who is asking: a configured token, or anyone (auth mode "none").
+struct Caller
+{
+  const TokenEntry* token = nullptr; // nullptr: auth is off, everything may be read
+};
+
+// Returns the token of an `Authorization: Bearer <token>` value (scheme
+// case-insensitive), or nullopt if `header` is absent or not a bearer credential.
+std::optional<std::string_view> bearer_token(std::optional<std::string_view> header);
+
+// Checks the `Authorization` header value against the catalog's tokens by
+// SHA-256, compared in constant time. Fails with unauthorized when auth is
+// required and no bearer token is given, or none matches.
+Expected<Caller> authenticate(const Catalog& catalog,
+                              std::optional<std::string_view> authorization);
+
+// Returns the WWW-Authenticate value for a 401 or 403: `Bearer realm="agentdl"`,
+// with `error="invalid_token"` for a 401 when a token was given, or
+// `error="insufficient_scope"` for a 403 (RFC 6750 section 3).
+std::string www_authenticate(Errc code, bool token_given);
+
+// Tells whether `caller` may read the channel `channel` (latest resolution):
+// one of its channels is `channel` or includes it.
+bool may_read_channel(const Catalog& catalog, const Caller& caller, ChannelId channel);
+
+// Tells whether `caller` may read `release`: the release is in one of its
+// channels, directly or through includes.
+bool may_read_release(const Catalog& catalog, const Caller& caller, const Release& release);
+
+} // namespace agentdl

@@ -1,0 +1,408 @@
+#include <agentdl/api.hpp>
+#include <agentdl/catalog.hpp>
+#include <agentdl/token.hpp>
+
+#include <doctest/doctest.h>
+
+#include <string>
+
+using agentdl::ApiRequest;
+using agentdl::ApiResponse;
+
+namespace {
+
+// Tokens: "all-token" reads every channel, "stable-token" only stable.
+const std::string k_catalog = R"(default_channel = "stable"
+[platforms.windows]
+archs = ["x86_64"]
+default_arch = "x86_64"
+[platforms.macos]
+archs = ["arm64", "x86_64"]
+[channels.stable]
+[channels.latest]
+includes = ["stable"]
+[storage]
+base_url = "https://downloads.example.com/agent/"
+[auth]
+[[auth.tokens]]
+name = "all"
+sha256 = ")" + agentdl::sha256_hex("all-token") +
+                              R"("
+channels = ["*"]
+[[auth.tokens]]
+name = "stable-only"
+sha256 = ")" + agentdl::sha256_hex("stable-token") +
+                              R"("
+channels = ["stable"]
+
+[[releases]]
+version = "1.9.0-beta.2"
+channels = ["latest"]
+  [[releases.artifacts]]
+  platform = "macos"
+  arch = "arm64"
+  path = "macos/arm64/1.9.0-beta.2/ScalepadAgent-1.9.0-beta.2.pkg"
+[[releases]]
+version = "1.8.4"
+channels = ["stable"]
+yanked = true
+  [[releases.artifacts]]
+  platform = "windows"
+  arch = "x86_64"
+  path = "windows/1.8.4/ScalepadAgent-1.8.4.msi"
+[[releases]]
+version = "1.8.3"
+channels = ["stable"]
+  [[releases.artifacts]]
+  platform = "windows"
+  arch = "x86_64"
+  path = "windows/1.8.3/ScalepadAgent-1.8.3.msi"
+  sha256 = "025ecf8e4285648936105c55a3404cfe9e813be30b2028d6cf20e0af44bc95be"
+  size = 48213504
+  [[releases.artifacts]]
+  platform = "macos"
+  arch = "arm64"
+  path = "macos/arm64/1.8.3/ScalepadAgent-1.8.3.pkg"
+)";
+
+const agentdl::Catalog& catalog()
+{
+  static const auto loaded = [] {
+    auto c = agentdl::parse_catalog(k_catalog, "t.toml");
+    REQUIRE_MESSAGE(c.has_value(), c.error().message);
+    return std::move(*c);
+  }();
+  return loaded;
+}
+
+ApiResponse get(std::string_view target,
+                std::optional<std::string_view> authorization = "Bearer all-token",
+                std::string_view method = "GET")
+{
+  return agentdl::handle(catalog(), ApiRequest{ method, target, authorization }, {});
+}
+
+std::optional<std::string> header(const ApiResponse& response, std::string_view name)
+{
+  for (const auto& [key, value] : response.headers) {
+    if (key == name) {
+      return value;
+    }
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
+TEST_CASE("api: the API document's example requests redirect")
+{
+  SUBCASE("latest, windows, default arch")
+  {
+    const auto r = get("/v2/agent-releases/latest/download?channel=stable&platform=windows");
+    CHECK(r.status == 302);
+    CHECK(r.body.empty());
+    CHECK(r.content_type.empty());
+    CHECK(r.route == "download_latest");
+    CHECK(header(r, "Location") ==
+          "https://downloads.example.com/agent/windows/1.8.3/ScalepadAgent-1.8.3.msi");
+    CHECK(header(r, "X-Release-Version") == "1.8.3");
+    CHECK(header(r, "X-Artifact-Sha256") ==
+          "025ecf8e4285648936105c55a3404cfe9e813be30b2028d6cf20e0af44bc95be");
+    CHECK(header(r, "X-Artifact-Size") == "48213504");
+    CHECK(header(r, "Cache-Control") == "no-cache");
+  }
+  SUBCASE("latest, macos arm64; unknown sha256 and size are left out")
+  {
+    const auto r =
+      get("/v2/agent-releases/latest/download?channel=stable&platform=macos&arch=arm64");
+    CHECK(r.status == 302);
+    CHECK(header(r, "Location") ==
+          "https://downloads.example.com/agent/macos/arm64/1.8.3/ScalepadAgent-1.8.3.pkg");
+    CHECK_FALSE(header(r, "X-Artifact-Sha256"));
+    CHECK_FALSE(header(r, "X-Artifact-Size"));
+  }
+  SUBCASE("versioned")
+  {
+    const auto r = get("/v2/agent-releases/1.8.3/download?platform=windows");
+    CHECK(r.status == 302);
+    CHECK(r.route == "download_version");
+    CHECK(header(r, "Location") ==
+          "https://downloads.example.com/agent/windows/1.8.3/ScalepadAgent-1.8.3.msi");
+    CHECK(header(r, "Cache-Control") == "private, max-age=3600");
+  }
+  SUBCASE("HEAD answers like GET")
+  {
+    const auto g = get("/v2/agent-releases/1.8.3/download?platform=windows");
+    const auto h =
+      get("/v2/agent-releases/1.8.3/download?platform=windows", "Bearer all-token", "HEAD");
+    CHECK(h.status == g.status);
+    CHECK(h.headers == g.headers);
+  }
+}
+
+TEST_CASE("api: public cache control when auth is off")
+{
+  auto text = k_catalog;
+  text.replace(text.find("[auth]\n"), 7, "[auth]\nmode = \"none\"\n");
+  const auto open = agentdl::parse_catalog(text, "t.toml");
+  REQUIRE(open.has_value());
+  const auto r = agentdl::handle(
+    *open, { "GET", "/v2/agent-releases/1.8.3/download?platform=windows", std::nullopt }, {});
+  CHECK(r.status == 302);
+  CHECK(header(r, "Cache-Control") == "public, max-age=3600");
+}
+
+TEST_CASE("api: JSON routes")
+{
+  SUBCASE("latest")
+  {
+    const auto r = get("/v2/agent-releases/latest?channel=latest&platform=macos&arch=arm64");
+    CHECK(r.status == 200);
+    CHECK(r.content_type == "application/json");
+    CHECK(
+      r.body ==
+      R"j({"version":"1.9.0-beta.2","channel":"latest","platform":"macos","arch":"arm64",)j"
+      R"j("url":"https://downloads.example.com/agent/macos/arm64/1.9.0-beta.2/ScalepadAgent-1.9.0-beta.2.pkg",)j"
+      R"j("filename":"ScalepadAgent-1.9.0-beta.2.pkg","sha256":null,"size":null})j");
+  }
+  SUBCASE("a version with a platform")
+  {
+    const auto r = get("/v2/agent-releases/v1.8.3?platform=windows");
+    CHECK(r.status == 200);
+    CHECK(r.body.starts_with(R"j({"version":"1.8.3","channel":null,"platform":"windows")j"));
+  }
+  SUBCASE("a version without a platform: the release with all its artifacts")
+  {
+    const auto r = get("/v2/agent-releases/1.8.3");
+    CHECK(r.status == 200);
+    CHECK(
+      r.body.starts_with(R"j({"version":"1.8.3","channels":["stable"],"current_in":["stable"],)j"));
+    CHECK(r.body.find("ScalepadAgent-1.8.3.pkg") != std::string::npos);
+  }
+  SUBCASE("the release list holds only what the caller may see")
+  {
+    const auto all = get("/v2/agent-releases");
+    CHECK(all.status == 200);
+    CHECK(all.body.find("1.9.0-beta.2") != std::string::npos);
+    const auto stable = get("/v2/agent-releases", "Bearer stable-token");
+    CHECK(stable.status == 200);
+    CHECK(stable.body.find("1.9.0-beta.2") == std::string::npos);
+    CHECK(stable.body.find(R"j("version":"1.8.3")j") != std::string::npos);
+    CHECK(get("/v2/agent-releases?channel=stable", "Bearer stable-token").status == 200);
+  }
+  SUBCASE("healthz needs no auth")
+  {
+    const auto r = get("/healthz", std::nullopt);
+    CHECK(r.status == 200);
+    CHECK(r.body == R"j({"status":"ok","releases":3})j");
+  }
+  SUBCASE("metrics need no auth and can be off")
+  {
+    const auto on = agentdl::handle(catalog(),
+                                    { "GET", "/metrics", std::nullopt },
+                                    { .metrics = [] { return std::string("m 1\n"); } });
+    CHECK(on.status == 200);
+    CHECK(on.body == "m 1\n");
+    CHECK(on.content_type == "text/plain; version=0.0.4; charset=utf-8");
+    CHECK(get("/metrics", std::nullopt).status == 404);
+  }
+}
+
+TEST_CASE("api: every row of the error table")
+{
+  SUBCASE("400 unknown platform, with parameter, value and allowed")
+  {
+    const auto r = get("/v2/agent-releases/latest/download?platform=linux");
+    CHECK(r.status == 400);
+    CHECK(r.content_type == "application/json");
+    CHECK(
+      r.body ==
+      R"j({"error":{"code":"bad_request","message":"unknown platform \"linux\" (allowed: macos, windows)",)j"
+      R"j("details":{"parameter":"platform","value":"linux","allowed":["macos","windows"]}}})j");
+  }
+  SUBCASE("400 missing platform")
+  {
+    CHECK(get("/v2/agent-releases/latest/download").status == 400);
+    CHECK(get("/v2/agent-releases/latest/download?platform=").status == 400);
+  }
+  SUBCASE("400 invalid platform/arch combination")
+  {
+    const auto r = get("/v2/agent-releases/latest/download?platform=windows&arch=arm64");
+    CHECK(r.status == 400);
+    CHECK(r.body.find(R"j("parameter":"arch","value":"arm64","allowed":["x86_64"])j") !=
+          std::string::npos);
+  }
+  SUBCASE("400 arch required for macos")
+  {
+    CHECK(get("/v2/agent-releases/latest/download?platform=macos").status == 400);
+  }
+  SUBCASE("400 repeated parameter with different values; the same value twice is fine")
+  {
+    const auto r = get("/v2/agent-releases/latest/download?platform=windows&platform=macos");
+    CHECK(r.status == 400);
+    CHECK(
+      r.body ==
+      R"j({"error":{"code":"bad_request","message":"parameter \"platform\" is given twice with different values",)j"
+      R"j("details":{"parameter":"platform","value":"macos"}}})j");
+    CHECK(get("/v2/agent-releases/latest/download?platform=windows&platform=windows").status ==
+          302);
+  }
+  SUBCASE("400 unknown channel")
+  {
+    CHECK(get("/v2/agent-releases/latest/download?channel=beta&platform=windows").status == 400);
+  }
+  SUBCASE("400 malformed version, including path tricks")
+  {
+    for (const auto* target : { "/v2/agent-releases/1.x/download?platform=windows",
+                                "/v2/agent-releases/%2e%2e/download?platform=windows",
+                                "/v2/agent-releases/..%2Fetc/download?platform=windows",
+                                "/v2/agent-releases/1.8.3%2F..%2F/download?platform=windows",
+                                "/v2/agent-releases/1.8.3%0d%0a/download?platform=windows",
+                                "/v2/agent-releases/%zz/download?platform=windows" }) {
+      CAPTURE(target);
+      const auto r = get(target);
+      CHECK(r.status == 400);
+      CHECK(r.body.find(R"j("code":"bad_request")j") != std::string::npos);
+    }
+  }
+  SUBCASE("401 without credentials, no error attribute")
+  {
+    const auto r = get("/v2/agent-releases/latest/download?platform=windows", std::nullopt);
+    CHECK(r.status == 401);
+    CHECK(header(r, "WWW-Authenticate") == R"j(Bearer realm="agentdl")j");
+    CHECK(
+      r.body ==
+      R"j({"error":{"code":"unauthorized","message":"Authentication required: send Authorization: Bearer <token>"}})j");
+    CHECK(get("/v2/agent-releases", "Basic dXNlcjpwYXNz").status == 401);
+  }
+  SUBCASE("401 with a wrong token: invalid_token")
+  {
+    const auto r = get("/v2/agent-releases/latest/download?platform=windows", "Bearer nope");
+    CHECK(r.status == 401);
+    CHECK(header(r, "WWW-Authenticate") == R"j(Bearer realm="agentdl", error="invalid_token")j");
+    CHECK(r.body == R"j({"error":{"code":"unauthorized","message":"Invalid token"}})j");
+  }
+  SUBCASE("the bearer scheme is case-insensitive")
+  {
+    CHECK(get("/v2/agent-releases/1.8.3/download?platform=windows", "bearer all-token").status ==
+          302);
+    CHECK(get("/v2/agent-releases/1.8.3/download?platform=windows", "BEARER  all-token").status ==
+          302);
+  }
+  SUBCASE("403 a token without access to the channel")
+  {
+    const auto r =
+      get("/v2/agent-releases/latest/download?channel=latest&platform=macos&arch=arm64",
+          "Bearer stable-token");
+    CHECK(r.status == 403);
+    CHECK(header(r, "WWW-Authenticate") ==
+          R"j(Bearer realm="agentdl", error="insufficient_scope")j");
+    CHECK(
+      r.body ==
+      R"j({"error":{"code":"forbidden","message":"this token may not read channel \"latest\"","details":{"channel":"latest"}}})j");
+  }
+  SUBCASE("403 a token without access to the release")
+  {
+    const auto r = get("/v2/agent-releases/1.9.0-beta.2/download?platform=macos&arch=arm64",
+                       "Bearer stable-token");
+    CHECK(r.status == 403);
+    CHECK(get("/v2/agent-releases/1.8.3/download?platform=windows", "Bearer stable-token").status ==
+          302);
+  }
+  SUBCASE("404 no artifact for that platform/arch, with what was looked for")
+  {
+    const auto r = get("/v2/agent-releases/1.8.3/download?platform=macos&arch=x86_64");
+    CHECK(r.status == 404);
+    CHECK(
+      r.body ==
+      R"j({"error":{"code":"not_found","message":"no artifact for macos/x86_64 in release 1.8.3",)j"
+      R"j("details":{"version":"1.8.3","platform":"macos","arch":"x86_64"}}})j");
+  }
+  SUBCASE("404 latest names the channel and the version it resolved to")
+  {
+    const auto r = get("/v2/agent-releases/latest/download?channel=latest&platform=windows");
+    CHECK(r.status == 404);
+    CHECK(
+      r.body.find(
+        R"j("details":{"channel":"latest","version":"1.9.0-beta.2","platform":"windows","arch":"x86_64"})j") !=
+      std::string::npos);
+  }
+  SUBCASE("404 no such release; yanked")
+  {
+    CHECK(get("/v2/agent-releases/2.0/download?platform=windows").status == 404);
+    CHECK(get("/v2/agent-releases/1.8.4/download?platform=windows").status == 404);
+    CHECK(get("/v2/agent-releases/1.8.4").status == 404);
+  }
+  SUBCASE("404 unknown route")
+  {
+    for (const auto* target : { "/",
+                                "/v1/agent-releases",
+                                "/v2/agent-releases/",
+                                "/v2/agent-releases/latest/download/x",
+                                "/v2/agent-releasesx",
+                                "/v2/agent-releases/1.8.3/downloads" }) {
+      CAPTURE(target);
+      const auto r = get(target);
+      CHECK(r.status == 404);
+      CHECK(r.body == R"j({"error":{"code":"not_found","message":"no such route"}})j");
+    }
+  }
+  SUBCASE("405 any method but GET and HEAD")
+  {
+    for (const auto* method : { "POST", "PUT", "DELETE", "OPTIONS", "PATCH" }) {
+      const auto r =
+        get("/v2/agent-releases/latest/download?platform=windows", "Bearer all-token", method);
+      CHECK(r.status == 405);
+      CHECK(header(r, "Allow") == "GET, HEAD");
+      CHECK(r.body.find(R"j("code":"method_not_allowed")j") != std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("api: order of checks is 401, 400, 403, 404")
+{
+  // Bad parameters without credentials: 401 first.
+  CHECK(get("/v2/agent-releases/latest/download?platform=linux", std::nullopt).status == 401);
+  CHECK(get("/v2/agent-releases/%2e%2e/download", std::nullopt).status == 401);
+  // Bad parameters with a token lacking scope: 400 before 403.
+  CHECK(
+    get("/v2/agent-releases/latest/download?channel=latest&platform=linux", "Bearer stable-token")
+      .status == 400);
+  // No artifact in a channel the token may not read: 403 before 404.
+  CHECK(
+    get("/v2/agent-releases/latest/download?channel=latest&platform=windows", "Bearer stable-token")
+      .status == 403);
+}
+
+TEST_CASE("api: CR, LF and NUL in a parameter never reach a header")
+{
+  const auto r = get("/v2/agent-releases/latest/download?platform=x%0d%0aSet-Cookie:a%00");
+  CHECK(r.status == 400);
+  for (const auto& [key, value] : r.headers) {
+    CHECK(value.find_first_of(std::string_view("\r\n\0", 3)) == std::string::npos);
+  }
+  CHECK(r.body.find("\\r\\nSet-Cookie:a\\u0000") != std::string::npos); // escaped in JSON only
+}
+
+TEST_CASE("api: unknown query parameters are ignored")
+{
+  CHECK(get("/v2/agent-releases/latest/download?platform=windows&utm_source=x&flag").status == 302);
+}
+
+TEST_CASE("api: api_prefix from the catalog")
+{
+  auto text = k_catalog;
+  text += "[server]\napi_prefix = \"/api/v2\"\n";
+  const auto prefixed = agentdl::parse_catalog(text, "t.toml");
+  REQUIRE(prefixed.has_value());
+  CHECK(agentdl::handle(
+          *prefixed,
+          { "GET", "/api/v2/agent-releases/1.8.3/download?platform=windows", "Bearer all-token" },
+          {})
+          .status == 302);
+  CHECK(agentdl::handle(
+          *prefixed,
+          { "GET", "/v2/agent-releases/1.8.3/download?platform=windows", "Bearer all-token" },
+          {})
+          .status == 404);
+}
