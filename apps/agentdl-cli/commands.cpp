@@ -109,12 +109,15 @@ int run_check(const CheckOptions& options)
   for (const auto& release : catalog->releases) {
     artifacts += release.artifacts.size();
   }
-  return emit(fmt::format("{}: ok ({} releases, {} artifacts, {} channels, {} platforms)\n",
+  const auto count = [](std::size_t n, std::string_view noun) {
+    return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s");
+  };
+  return emit(fmt::format("{}: ok ({}, {}, {}, {})\n",
                           catalog->source,
-                          catalog->releases.size(),
-                          artifacts,
-                          catalog->channels.size(),
-                          catalog->platforms.size()));
+                          count(catalog->releases.size(), "release"),
+                          count(artifacts, "artifact"),
+                          count(catalog->channels.size(), "channel"),
+                          count(catalog->platforms.size(), "platform")));
 }
 
 int run_token_new()

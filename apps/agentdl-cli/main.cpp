@@ -20,8 +20,11 @@ namespace {
 constexpr const char* k_version = "agentdl " AGENTDL_VERSION;
 
 constexpr const char* k_config_help =
-  "Catalog file (default: $AGENTDL_CONFIG, ./agentdl.toml, "
-  "$XDG_CONFIG_HOME/agentdl/agentdl.toml, /etc/agentdl/agentdl.toml)";
+  "Catalog file (default: the first of $AGENTDL_CONFIG, ./agentdl.toml, "
+  "$XDG_CONFIG_HOME/agentdl/agentdl.toml (or ~/.config/agentdl/agentdl.toml), "
+  "/etc/agentdl/agentdl.toml)";
+
+constexpr const char* k_usage_hint = "Run 'agentdl --help' or 'agentdl COMMAND --help' for usage.";
 
 constexpr const char* k_exit_codes = R"(Exit codes:
   0  success
@@ -46,21 +49,44 @@ bool bare_version_flag(int argc, char** argv)
   return false;
 }
 
-// Returns an error message if `argv[1]` is not a command (CLI11 would only say
-// that one is required).
-std::optional<std::string> unknown_command(int argc, char** argv, const CLI::App& app)
+// Checks the command words (`agentdl token new`) before CLI11 parses, whose
+// messages for a missing or unknown command ("A subcommand is required") do
+// not name the word. Returns the error message, if any.
+std::optional<std::string> check_command_words(int argc, char** argv, CLI::App& app)
 {
-  if (argc < 2 || argv[1][0] == '-') {
-    return std::nullopt;
-  }
-  std::vector<std::string> names;
-  for (const auto* sub : app.get_subcommands({})) {
-    if (sub->get_name() == argv[1]) {
+  CLI::App* level = &app;
+  std::string path = "agentdl";
+  for (int i = 1;; ++i) {
+    const auto subcommands = level->get_subcommands({});
+    if (subcommands.empty()) {
       return std::nullopt;
     }
-    names.push_back(sub->get_name());
+    std::vector<std::string> names;
+    for (const auto* sub : subcommands) {
+      names.push_back(sub->get_name());
+    }
+    if (i == argc) {
+      return fmt::format("no command given to {} (commands: {})", path, fmt::join(names, ", "));
+    }
+    const std::string_view word = argv[i];
+    if (word.starts_with('-')) {
+      if (word == "-h" || word == "--help" || word == "--help-all" || word == "--version") {
+        return std::nullopt;
+      }
+      return fmt::format("unknown option \"{}\": options follow the command", word);
+    }
+    CLI::App* next = nullptr;
+    for (auto* sub : subcommands) {
+      if (sub->get_name() == word) {
+        next = sub;
+      }
+    }
+    if (!next) {
+      return fmt::format("unknown command \"{}\" (commands: {})", word, fmt::join(names, ", "));
+    }
+    level = next;
+    path += " " + std::string(word);
   }
-  return fmt::format("unknown command \"{}\" (commands: {})", argv[1], fmt::join(names, ", "));
 }
 
 int agentdl_main(int argc, char** argv)
@@ -135,9 +161,9 @@ int agentdl_main(int argc, char** argv)
     token_cmd->add_subcommand("hash", "Read a token from standard input and print its sha256");
   token_hash->set_version_flag("--version", k_version);
 
-  if (const auto message = unknown_command(argc, argv, app)) {
+  if (const auto message = check_command_words(argc, argv, app)) {
     print_error(*message);
-    fmt::print(stderr, "Run 'agentdl --help' for usage.\n");
+    fmt::print(stderr, "{}\n", k_usage_hint);
     return 2;
   }
   try {
@@ -150,7 +176,7 @@ int agentdl_main(int argc, char** argv)
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     print_error(e.what());
-    fmt::print(stderr, "Run 'agentdl --help' or 'agentdl COMMAND --help' for usage.\n");
+    fmt::print(stderr, "{}\n", k_usage_hint);
     return 2;
   }
 

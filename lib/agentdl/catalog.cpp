@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <fstream>
 #include <initializer_list>
 #include <map>
@@ -1153,6 +1154,11 @@ Expected<Catalog> parse_catalog(std::string_view text, std::string_view source_n
 
 Expected<Catalog> load_catalog(const std::filesystem::path& path)
 {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return fail(Errc::config,
+                fmt::format("{}: cannot read: is a directory, not a catalog file", path.string()));
+  }
   std::ifstream file(path, std::ios::binary);
   if (!file) {
     return fail(Errc::config,

@@ -184,8 +184,16 @@ Expected<Resolution> resolve(const Catalog& catalog, const Query& query)
   const Release* release = nullptr;
   if (target.channel) {
     if (!target.channel->current) {
+      // Tell "all yanked" from "empty": the first is an operator's doing to undo.
+      const bool any =
+        std::any_of(catalog.releases.begin(), catalog.releases.end(), [&](const Release& r) {
+          return catalog.in_channel(
+            r, static_cast<ChannelId>(target.channel - catalog.channels.data()));
+        });
       return fail(Errc::not_found,
-                  fmt::format("channel \"{}\" has no release", target.channel->name),
+                  any
+                    ? fmt::format("every release of channel \"{}\" is yanked", target.channel->name)
+                    : fmt::format("channel \"{}\" has no release", target.channel->name),
                   not_found_details(catalog, target, {}));
     }
     release = &catalog.releases[*target.channel->current];

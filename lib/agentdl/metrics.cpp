@@ -1,0 +1,77 @@
+#include <agentdl/metrics.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace agentdl {
+
+void Metrics::count_request(std::string_view route, int status, std::chrono::nanoseconds elapsed)
+{
+  const auto r =
+    static_cast<std::size_t>(std::find(k_routes.begin(), k_routes.end(), route) - k_routes.begin());
+  const auto s = static_cast<std::size_t>(std::find(k_statuses.begin(), k_statuses.end(), status) -
+                                          k_statuses.begin());
+  m_requests[std::min(r, k_routes.size() - 1)][s].fetch_add(1, std::memory_order_relaxed);
+
+  const double seconds = std::chrono::duration<double>(elapsed).count();
+  const auto b = static_cast<std::size_t>(
+    std::lower_bound(k_buckets.begin(), k_buckets.end(), seconds) - k_buckets.begin());
+  m_latency[b].fetch_add(1, std::memory_order_relaxed);
+  m_latency_sum_ns.fetch_add(static_cast<std::uint64_t>(elapsed.count()),
+                             std::memory_order_relaxed);
+}
+
+void Metrics::count_reload(bool ok)
+{
+  (ok ? m_reloads_ok : m_reloads_failed).fetch_add(1, std::memory_order_relaxed);
+}
+
+std::string Metrics::render() const
+{
+  std::string out;
+  out += "# HELP agentdl_requests_total HTTP requests answered, by route and status.\n"
+         "# TYPE agentdl_requests_total counter\n";
+  for (std::size_t r = 0; r < k_routes.size(); ++r) {
+    for (std::size_t s = 0; s <= k_statuses.size(); ++s) {
+      const auto n = m_requests[r][s].load(std::memory_order_relaxed);
+      if (n == 0) {
+        continue;
+      }
+      const auto status =
+        s < k_statuses.size() ? std::to_string(k_statuses[s]) : std::string("other");
+      out += fmt::format(
+        "agentdl_requests_total{{route=\"{}\",status=\"{}\"}} {}\n", k_routes[r], status, n);
+    }
+  }
+  out += "# HELP agentdl_request_duration_seconds Time from a request's header to its response.\n"
+         "# TYPE agentdl_request_duration_seconds histogram\n";
+  std::uint64_t cumulative = 0;
+  for (std::size_t b = 0; b < k_buckets.size(); ++b) {
+    cumulative += m_latency[b].load(std::memory_order_relaxed);
+    out += fmt::format(
+      "agentdl_request_duration_seconds_bucket{{le=\"{}\"}} {}\n", k_buckets[b], cumulative);
+  }
+  cumulative += m_latency.back().load(std::memory_order_relaxed);
+  out += fmt::format("agentdl_request_duration_seconds_bucket{{le=\"+Inf\"}} {}\n", cumulative);
+  out += fmt::format("agentdl_request_duration_seconds_sum {}\n",
+                     static_cast<double>(m_latency_sum_ns.load(std::memory_order_relaxed)) / 1e9);
+  out += fmt::format("agentdl_request_duration_seconds_count {}\n", cumulative);
+  out += fmt::format("# HELP agentdl_catalog_reloads_total Catalog reloads (SIGHUP), by result.\n"
+                     "# TYPE agentdl_catalog_reloads_total counter\n"
+                     "agentdl_catalog_reloads_total{{result=\"ok\"}} {}\n"
+                     "agentdl_catalog_reloads_total{{result=\"error\"}} {}\n",
+                     m_reloads_ok.load(std::memory_order_relaxed),
+                     m_reloads_failed.load(std::memory_order_relaxed));
+  out += fmt::format("# HELP agentdl_releases Releases in the catalog being served.\n"
+                     "# TYPE agentdl_releases gauge\n"
+                     "agentdl_releases {}\n",
+                     m_releases.load(std::memory_order_relaxed));
+  out += fmt::format("# HELP agentdl_open_connections Client connections open now.\n"
+                     "# TYPE agentdl_open_connections gauge\n"
+                     "agentdl_open_connections {}\n",
+                     m_connections.load(std::memory_order_relaxed));
+  return out;
+}
+
+} // namespace agentdl

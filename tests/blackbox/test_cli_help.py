@@ -1,0 +1,120 @@
+"""Black-box tests of --help, --version and command dispatch (CONTRACT section 7)."""
+
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cli import CliTestCase, project_version  # noqa: E402
+
+VERSION_LINE = f"agentdl {project_version()}\n"
+
+COMMANDS = [[], ["resolve"], ["list"], ["check"], ["token"], ["token", "new"], ["token", "hash"]]
+
+EXIT_CODES = """Exit codes:
+  0  success
+  1  unexpected internal error
+  2  usage error or invalid parameters
+  3  not found
+  4  authentication or permission
+  5  network or server error
+  6  integrity: checksum or size mismatch
+  7  configuration error (the catalog fails to load or validate)
+"""
+
+
+class HelpAndVersion(CliTestCase):
+
+    def test_version_line_is_the_project_version(self):
+        self.assertEqual(VERSION_LINE, "agentdl 0.1.0\n")
+
+    def test_version_everywhere(self):
+        for command in COMMANDS:
+            with self.subTest(command=command):
+                self.assertResult(self.agentdl(*command, "--version"), 0, VERSION_LINE)
+
+    def test_resolve_version_flag_alone_or_before_an_option(self):
+        # resolve's --version takes a release; bare, it prints agentdl's version.
+        self.assertResult(self.agentdl("resolve", "--platform", "windows", "--version"), 0,
+                          VERSION_LINE)
+        self.assertResult(self.agentdl("resolve", "--version", "--platform", "windows"), 0,
+                          VERSION_LINE)
+
+    def test_help_everywhere(self):
+        for command in COMMANDS:
+            usage = " ".join(["agentdl", *command, "[OPTIONS]"])
+            if command in ([], ["token"]):
+                usage += " SUBCOMMAND"
+            for flag in ("--help", "-h"):
+                with self.subTest(command=command, flag=flag):
+                    result = self.agentdl(*command, flag)
+                    self.assertEqual((result.returncode, result.stderr), (0, ""), msg=repr(result))
+                    self.assertIn(f"\nUsage: {usage}\n", result.stdout)
+                    self.assertIn("  -h,--help ", result.stdout)
+                    self.assertIn(EXIT_CODES, result.stdout)
+                    self.assertTrue(result.stdout.endswith("\n"))
+
+    def test_top_level_help_lists_commands_and_exit_codes(self):
+        result = self.agentdl("--help")
+        self.assertEqual(result.returncode, 0, msg=repr(result))
+        for command in ("resolve", "list", "check", "token"):
+            self.assertRegex(result.stdout, rf"\n  {command} +\S")
+
+    def test_resolve_help_lists_every_option(self):
+        result = self.agentdl("resolve", "--help")
+        self.assertEqual(result.returncode, 0, msg=repr(result))
+        for option in ("--config FILE", "--channel C", "--version V", "--platform P", "--arch A",
+                       "--json", "--explain"):
+            self.assertIn(f"  {option}", result.stdout)
+
+    def test_token_help_lists_subcommands(self):
+        result = self.agentdl("token", "--help")
+        self.assertEqual(result.returncode, 0, msg=repr(result))
+        self.assertRegex(result.stdout, r"\n  new +Print a new random token and its sha256\n")
+        self.assertRegex(result.stdout,
+                         r"\n  hash +Read a token from standard input and print its sha256\n")
+
+
+class Dispatch(CliTestCase):
+
+    def test_unknown_command(self):
+        self.assertResult(self.agentdl("frob"), 2, "",
+                          'agentdl: error: unknown command "frob" '
+                          "(commands: resolve, list, check, token)\n"
+                          "Run 'agentdl --help' or 'agentdl COMMAND --help' for usage.\n")
+        self.assertResult(self.agentdl("Resolve", "--platform", "windows"), 2, "",
+                          'agentdl: error: unknown command "Resolve" '
+                          "(commands: resolve, list, check, token)\n"
+                          "Run 'agentdl --help' or 'agentdl COMMAND --help' for usage.\n")
+
+    def test_unknown_token_subcommand_is_named(self):
+        result = self.agentdl("token", "frob")
+        self.assertEqual((result.returncode, result.stdout), (2, ""), msg=repr(result))
+        self.assertIn('"frob"', result.stderr)
+
+    def test_unknown_token_subcommand(self):
+        result = self.agentdl("token", "frob")
+        self.assertEqual((result.returncode, result.stdout), (2, ""), msg=repr(result))
+        self.assertTrue(result.stderr.startswith("agentdl: error: "), msg=repr(result))
+
+    def test_no_command(self):
+        self.assertUsageError(self.agentdl(),
+                              "no command given to agentdl (commands: resolve, list, check, token)")
+
+    def test_unknown_flag(self):
+        for args in (["--bogus"], ["token", "--bogus"], ["token", "new", "--bogus"]):
+            with self.subTest(args=args):
+                result = self.agentdl(*args)
+                self.assertEqual((result.returncode, result.stdout), (2, ""), msg=repr(result))
+                self.assertTrue(result.stderr.startswith("agentdl: error: "), msg=repr(result))
+                self.assertTrue(result.stderr.endswith(
+                    "\nRun 'agentdl --help' or 'agentdl COMMAND --help' for usage.\n"),
+                    msg=repr(result))
+
+    def test_unknown_top_level_flag_is_named(self):
+        self.assertUsageError(self.agentdl("--bogus"),
+                              'unknown option "--bogus": options follow the command')
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,54 @@
+#include <agentdl/metrics.hpp>
+
+#include <doctest/doctest.h>
+
+using namespace std::chrono_literals;
+
+TEST_CASE("metrics: Prometheus text")
+{
+  agentdl::Metrics metrics;
+  metrics.count_request("download_latest", 302, 80us);
+  metrics.count_request("download_latest", 302, 2ms);
+  metrics.count_request("unknown", 404, 10s);
+  metrics.count_request("bogus-route", 418, 1ns);
+  metrics.count_reload(true);
+  metrics.count_reload(false);
+  metrics.count_reload(false);
+  metrics.set_releases(4);
+  metrics.add_connections(3);
+  metrics.add_connections(-1);
+  CHECK(metrics.connections() == 2);
+  CHECK(metrics.render() ==
+        "# HELP agentdl_requests_total HTTP requests answered, by route and status.\n"
+        "# TYPE agentdl_requests_total counter\n"
+        "agentdl_requests_total{route=\"download_latest\",status=\"302\"} 2\n"
+        "agentdl_requests_total{route=\"unknown\",status=\"404\"} 1\n"
+        "agentdl_requests_total{route=\"unknown\",status=\"other\"} 1\n"
+        "# HELP agentdl_request_duration_seconds Time from a request's header to its response.\n"
+        "# TYPE agentdl_request_duration_seconds histogram\n"
+        "agentdl_request_duration_seconds_bucket{le=\"5e-05\"} 1\n"
+        "agentdl_request_duration_seconds_bucket{le=\"0.0001\"} 2\n"
+        "agentdl_request_duration_seconds_bucket{le=\"0.00025\"} 2\n"
+        "agentdl_request_duration_seconds_bucket{le=\"0.0005\"} 2\n"
+        "agentdl_request_duration_seconds_bucket{le=\"0.001\"} 2\n"
+        "agentdl_request_duration_seconds_bucket{le=\"0.0025\"} 3\n"
+        "agentdl_request_duration_seconds_bucket{le=\"0.005\"} 3\n"
+        "agentdl_request_duration_seconds_bucket{le=\"0.01\"} 3\n"
+        "agentdl_request_duration_seconds_bucket{le=\"0.025\"} 3\n"
+        "agentdl_request_duration_seconds_bucket{le=\"0.1\"} 3\n"
+        "agentdl_request_duration_seconds_bucket{le=\"0.5\"} 3\n"
+        "agentdl_request_duration_seconds_bucket{le=\"1\"} 3\n"
+        "agentdl_request_duration_seconds_bucket{le=\"+Inf\"} 4\n"
+        "agentdl_request_duration_seconds_sum 10.002080001\n"
+        "agentdl_request_duration_seconds_count 4\n"
+        "# HELP agentdl_catalog_reloads_total Catalog reloads (SIGHUP), by result.\n"
+        "# TYPE agentdl_catalog_reloads_total counter\n"
+        "agentdl_catalog_reloads_total{result=\"ok\"} 1\n"
+        "agentdl_catalog_reloads_total{result=\"error\"} 2\n"
+        "# HELP agentdl_releases Releases in the catalog being served.\n"
+        "# TYPE agentdl_releases gauge\n"
+        "agentdl_releases 4\n"
+        "# HELP agentdl_open_connections Client connections open now.\n"
+        "# TYPE agentdl_open_connections gauge\n"
+        "agentdl_open_connections 2\n");
+}
