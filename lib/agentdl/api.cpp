@@ -330,22 +330,24 @@ ApiResponse handle(const Catalog& catalog, const ApiRequest& request, const ApiC
       www_authenticate(Errc::unauthorized, bearer_token(request.authorization).has_value()));
     return response;
   }
-  if (!matched) {
-    return error_response(matched.error(), route); // a malformed version segment: 400
-  }
+  ApiResponse response;
   auto params = read_params(*url);
-  if (!params) {
-    return error_response(params.error(), route);
-  }
-  auto response = answer(catalog, *caller, **matched, *params);
-  if (!response) {
-    auto error = error_response(response.error(), route);
-    if (response.error().code == Errc::forbidden) {
-      error.headers.emplace_back("WWW-Authenticate", www_authenticate(Errc::forbidden, true));
+  if (!matched) {
+    response = error_response(matched.error(), route); // a malformed version segment: 400
+  } else if (!params) {
+    response = error_response(params.error(), route);
+  } else if (auto answered = answer(catalog, *caller, **matched, *params)) {
+    response = std::move(*answered);
+  } else {
+    response = error_response(answered.error(), route);
+    if (answered.error().code == Errc::forbidden) {
+      response.headers.emplace_back("WWW-Authenticate", www_authenticate(Errc::forbidden, true));
     }
-    return error;
   }
-  return std::move(*response);
+  if (caller->token) {
+    response.token_name = caller->token->name;
+  }
+  return response;
 }
 
 } // namespace agentdl

@@ -30,6 +30,7 @@ struct ApiResponse
   std::vector<std::pair<std::string_view, std::string>> headers;
   std::string body;
   std::string_view route = "unknown"; // for metrics and the access log
+  std::string_view token_name;        // the name of the caller's token, for the access log
 };
 
 // What handle() may use besides the catalog.

@@ -1,0 +1,131 @@
+// agentdl-serve: the redirect API of CONTRACT section 4 over HTTP/1.1.
+// This file parses the command line, loads the catalog, and has the single
+// top-level catch; the transport is in server.cpp.
+
+#include "server.hpp"
+#include "state.hpp"
+
+#include <agentdl/catalog.hpp>
+#include <agentdl/config.hpp>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <new>
+#include <optional>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+namespace {
+
+constexpr const char* k_version = "agentdl-serve " AGENTDL_VERSION;
+
+void print_error(std::string_view message)
+{
+  fmt::print(stderr, "agentdl-serve: error: {}\n", message);
+}
+
+int serve_main(int argc, char** argv)
+{
+  CLI::App app{
+    "Serve the agentdl redirect API: GET /v2/agent-releases/latest/download?platform=... answers "
+    "302 Found with the installer's Location.",
+    "agentdl-serve"
+  };
+  app.set_version_flag("--version", k_version);
+  std::optional<std::string> config;
+  std::vector<std::string> listen;
+  bool check = false;
+  app
+    .add_option("--config",
+                config,
+                "Catalog file (default: the first of $AGENTDL_CONFIG, ./agentdl.toml, "
+                "$XDG_CONFIG_HOME/agentdl/agentdl.toml, /etc/agentdl/agentdl.toml)")
+    ->type_name("FILE");
+  app
+    .add_option(
+      "--listen",
+      listen,
+      "Address to listen on, HOST:PORT or [IPv6]:PORT; repeatable; replaces [server] listen")
+    ->type_name("HOST:PORT");
+  app.add_flag(
+    "--check", check, "Validate the catalog and exit: 0 if it loads, 7 with the error if not");
+  app.footer(
+    "Signals: SIGHUP reloads the catalog (a broken file is rejected and the old one kept);\n"
+    "SIGTERM and SIGINT stop accepting, finish in-flight requests and exit 0.\n"
+    "Exit codes: 0 success, 2 usage error, 5 cannot listen, 7 configuration error.\n");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) {
+      return app.exit(e);
+    }
+    print_error(e.what());
+    fmt::print(stderr, "Run 'agentdl-serve --help' for usage.\n");
+    return 2;
+  }
+
+  const auto path = agentdl::find_catalog(config, agentdl::process_getenv, [](const auto& p) {
+    std::error_code ec;
+    return std::filesystem::is_regular_file(p, ec);
+  });
+  if (!path) {
+    print_error(path.error().message);
+    return 7;
+  }
+  auto catalog = agentdl::load_catalog(*path);
+  if (!catalog) {
+    print_error(catalog.error().message);
+    return 7;
+  }
+  std::vector<agentdl::ListenAddress> addresses;
+  for (const auto& text : listen.empty() ? catalog->server.listen : listen) {
+    auto address = agentdl::parse_listen_address(text);
+    if (!address) {
+      print_error(fmt::format("--listen \"{}\" {}", text, address.error()));
+      return 2;
+    }
+    addresses.push_back(std::move(*address));
+  }
+  if (check) {
+    fmt::print("{}: ok ({} releases)\n", path->string(), catalog->releases.size());
+    return 0;
+  }
+
+  int log_fd = -1;
+  const auto& access_log = catalog->server.access_log;
+  if (access_log == "-") {
+    log_fd = STDOUT_FILENO;
+  } else if (access_log != "off") {
+    log_fd = ::open(access_log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (log_fd < 0) {
+      print_error(
+        fmt::format("cannot open access_log \"{}\": {}", access_log, std::strerror(errno)));
+      return 7;
+    }
+  }
+
+  // A client or log reader that goes away must not kill the server.
+  std::signal(SIGPIPE, SIG_IGN);
+  agentdl::serve::State state(
+    path->string(), std::make_shared<const agentdl::Catalog>(std::move(*catalog)), log_fd);
+  return agentdl::serve::run_server(state, addresses);
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+  try {
+    return serve_main(argc, argv);
+  } catch (const std::bad_alloc&) {
+    print_error("out of memory");
+  } catch (...) {
+    print_error("unexpected internal error (a bug in agentdl-serve; please report it)");
+  }
+  return 1;
+}

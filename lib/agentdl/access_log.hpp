@@ -1,0 +1,35 @@
+// The access log line of agentdl-serve: one JSON object per request, with
+// secrets (signatures, tokens) removed from the request target.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace agentdl {
+
+// What one log line tells about one request.
+struct AccessEntry
+{
+  std::chrono::system_clock::time_point time;
+  std::string_view remote; // "127.0.0.1:51234"
+  std::string_view method;
+  std::string_view target; // as received; redacted when written
+  int status = 0;
+  std::uint64_t bytes = 0; // body bytes sent
+  std::chrono::nanoseconds duration{ 0 };
+  std::string_view route;
+  std::string_view token_name; // the configured name, never the token
+  std::string_view user_agent;
+};
+
+// Returns `target` with the values of query parameters that carry secrets
+// (sig, md5, token, access_token, X-Amz-Signature, X-Amz-Credential,
+// X-Amz-Security-Token) replaced by "REDACTED".
+std::string redact_target(std::string_view target);
+
+// Returns the JSON line for `entry`, ending with '\n'.
+std::string access_log_line(const AccessEntry& entry);
+
+} // namespace agentdl

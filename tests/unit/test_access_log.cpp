@@ -1,0 +1,36 @@
+#include <agentdl/access_log.hpp>
+
+#include <doctest/doctest.h>
+
+using namespace std::chrono_literals;
+
+TEST_CASE("access_log: secrets in the query are redacted")
+{
+  CHECK(agentdl::redact_target("/v2/agent-releases?channel=stable") == "/v2/agent-releases?channel=stable");
+  CHECK(agentdl::redact_target("/files/a.msi?expires=1700000000&sig=c2VjcmV0") ==
+        "/files/a.msi?expires=1700000000&sig=REDACTED");
+  CHECK(agentdl::redact_target("/f?md5=abc&expires=1&X-Amz-Signature=ff&x-amz-credential=AK%2F1&token=t") ==
+        "/f?md5=REDACTED&expires=1&X-Amz-Signature=REDACTED&x-amz-credential=REDACTED&token=REDACTED");
+  CHECK(agentdl::redact_target("/no-query") == "/no-query");
+  CHECK(agentdl::redact_target("/bad path?sig=x") == "/bad path?REDACTED");
+}
+
+TEST_CASE("access_log: one JSON object per line")
+{
+  agentdl::AccessEntry entry;
+  entry.time = std::chrono::system_clock::time_point(1'790'000'000'123ms);
+  entry.remote = "127.0.0.1:51234";
+  entry.method = "GET";
+  entry.target = "/v2/agent-releases/latest/download?platform=windows&sig=secret";
+  entry.status = 302;
+  entry.bytes = 0;
+  entry.duration = 42'500ns;
+  entry.route = "download_latest";
+  entry.token_name = "ci-runner";
+  entry.user_agent = "curl/7.88.1";
+  CHECK(agentdl::access_log_line(entry) ==
+        R"j({"time":"2026-09-21T14:13:20.123Z","remote":"127.0.0.1:51234","method":"GET",)j"
+        R"j("target":"/v2/agent-releases/latest/download?platform=windows&sig=REDACTED","status":302,)j"
+        R"j("bytes":0,"duration_us":42,"route":"download_latest","token":"ci-runner","user_agent":"curl/7.88.1"})j"
+        "\n");
+}
