@@ -35,6 +35,8 @@ using tcp = net::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t k_header_limit = 8 * 1024;
+// How often connection deadlines are checked: the precision of every timeout.
+constexpr auto k_sweep_interval = std::chrono::milliseconds(100);
 
 void log_error(std::string_view message)
 {
@@ -89,25 +91,109 @@ public:
     return out;
   }
 
+  // Closes the sessions whose deadline has passed.
+  void sweep(Clock::time_point now);
+
 private:
   std::mutex m_mutex;
   std::unordered_map<Session*, std::weak_ptr<Session>> m_sessions;
 };
+
+// Reads a request header and keeps only what agentdl-serve uses, without
+// allocating a node per header field as http::request_parser would.
+class HeadParser : public http::basic_parser<true>
+{
+public:
+  http::verb method = http::verb::unknown;
+  std::string method_text;
+  std::string target;
+  int version = 11;
+  std::optional<std::string> authorization;
+  std::string user_agent;
+  int host_count = 0;
+  bool transfer_encoding = false;
+
+private:
+  void on_request_impl(http::verb verb,
+                       beast::string_view method_string,
+                       beast::string_view request_target,
+                       int http_version,
+                       beast::error_code&) override
+  {
+    method = verb;
+    method_text.assign(method_string.data(), method_string.size());
+    target.assign(request_target.data(), request_target.size());
+    version = http_version;
+  }
+  void on_response_impl(int, beast::string_view, int, beast::error_code&) override {}
+  void on_field_impl(http::field name,
+                     beast::string_view,
+                     beast::string_view value,
+                     beast::error_code&) override
+  {
+    switch (name) {
+      case http::field::host:
+        ++host_count;
+        break;
+      case http::field::authorization:
+        authorization.emplace(value.data(), value.size());
+        break;
+      case http::field::user_agent:
+        user_agent.assign(value.data(), value.size());
+        break;
+      case http::field::transfer_encoding:
+        transfer_encoding = true;
+        break;
+      default:
+        break;
+    }
+  }
+  void on_header_impl(beast::error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>&, beast::error_code&) override {}
+  std::size_t on_body_impl(beast::string_view body, beast::error_code&) override
+  {
+    return body.size();
+  }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t,
+                                 beast::string_view body,
+                                 beast::error_code&) override
+  {
+    return body.size();
+  }
+  void on_finish_impl(beast::error_code&) override {}
+};
+
+// A concrete strand type, not any_io_executor: no type erasure per operation.
+using Executor = net::strand<net::io_context::executor_type>;
+using Socket = net::basic_stream_socket<tcp, Executor>;
+
+// Appends one header line; values come from the catalog or from agentdl
+// itself, and one with CR or LF would split the response, so it is dropped.
+void append_header(std::string& out, std::string_view name, std::string_view value)
+{
+  if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) {
+    return;
+  }
+  out += name;
+  out += ": ";
+  out += value;
+  out += "\r\n";
+}
 
 // One client connection: reads requests one after the other (pipelined ones
 // included, answered in order) and writes each response before reading on.
 class Session : public std::enable_shared_from_this<Session>
 {
 public:
-  Session(tcp::socket&& socket, State& state, Registry& registry)
-    : m_stream(std::move(socket))
+  Session(Socket&& socket, const tcp::endpoint& peer, State& state, Registry& registry)
+    : m_socket(std::move(socket))
+    , m_peer(peer)
     , m_state(state)
     , m_registry(registry)
   {
-    beast::error_code ec;
-    const auto remote = m_stream.socket().remote_endpoint(ec);
-    m_remote = ec ? std::string("-") : endpoint_text(remote);
     m_state.metrics().add_connections(1);
+    m_out.reserve(1024);
   }
 
   ~Session()
@@ -119,25 +205,16 @@ public:
   void start()
   {
     m_registry.add(this, weak_from_this());
-    net::dispatch(m_stream.get_executor(),
+    net::dispatch(m_socket.get_executor(),
                   [self = shared_from_this()] { self->wait_for_request(); });
   }
 
   // Answers 503 and closes: the server is at max_connections.
   void refuse()
   {
-    net::dispatch(m_stream.get_executor(), [self = shared_from_this()] {
-      self->m_response = {};
-      self->m_response.result(http::status::service_unavailable);
-      self->m_response.set(http::field::content_type, "application/json");
-      self->m_response.body() =
-        R"({"error":{"code":"unavailable","message":"too many connections, try again"}})";
-      self->m_response.prepare_payload();
-      self->m_response.keep_alive(false);
-      self->m_stream.expires_after(std::chrono::seconds(5));
-      http::async_write(self->m_stream, self->m_response, [self](beast::error_code, std::size_t) {
-        self->close();
-      });
+    net::dispatch(m_socket.get_executor(), [self = shared_from_this()] {
+      self->m_start = Clock::now();
+      self->respond_error(503, "too many connections, try again", "-", "-");
     });
   }
 
@@ -145,7 +222,7 @@ public:
   // in the middle of a request finishes it first.
   void close_if_idle()
   {
-    net::dispatch(m_stream.get_executor(), [self = shared_from_this()] {
+    net::dispatch(m_socket.get_executor(), [self = shared_from_this()] {
       if (self->m_idle) {
         self->close();
       }
@@ -156,156 +233,190 @@ private:
   void wait_for_request()
   {
     m_idle = true;
+    m_parser.reset();
     if (m_state.draining()) {
       close();
       return;
     }
     if (m_buffer.size() > 0) {
-      read_header(); // a pipelined request is already here
+      parse(); // a pipelined request is already here
       return;
     }
     // The idle timeout runs until the first byte of the next request.
-    m_stream.expires_after(m_state.settings().idle_timeout);
-    m_stream.async_read_some(m_buffer.prepare(k_header_limit),
-                             [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-                               self->on_first_bytes(ec, n);
-                             });
+    set_deadline(m_state.settings().idle_timeout);
+    read();
   }
 
-  void on_first_bytes(beast::error_code ec, std::size_t n)
+  void read()
+  {
+    m_socket.async_read_some(
+      m_buffer.prepare(k_header_limit + 1024 - m_buffer.size()),
+      [self = shared_from_this()](beast::error_code ec, std::size_t n) { self->on_read(ec, n); });
+  }
+
+  void on_read(beast::error_code ec, std::size_t n)
   {
     if (ec) {
-      close();
+      close(); // gone, idle too long, or too slow with its header
       return;
     }
     m_buffer.commit(n);
-    read_header();
+    parse();
   }
 
-  void read_header()
+  // Parses the header from the buffered bytes; reads more if it is not whole.
+  void parse()
   {
-    m_idle = false;
-    // The whole header must arrive within header_timeout of its first byte.
-    m_stream.expires_after(m_state.settings().header_timeout);
-    m_parser.emplace();
-    m_parser->header_limit(k_header_limit);
-    http::async_read_header(
-      m_stream,
-      m_buffer,
-      *m_parser,
-      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+    if (!m_parser) {
+      m_idle = false;
+      m_parser.emplace();
+      m_parser->header_limit(k_header_limit);
+      // The whole header must arrive within header_timeout of its first byte.
+      set_deadline(m_state.settings().header_timeout);
+    }
+    beast::error_code ec;
+    const auto used = m_parser->put(m_buffer.data(), ec);
+    m_buffer.consume(used);
+    if (ec == http::error::need_more) {
+      if (m_buffer.size() >= k_header_limit) {
+        on_header(http::error::header_limit);
+      } else {
+        read();
+      }
+      return;
+    }
+    on_header(ec);
   }
 
   void on_header(beast::error_code ec)
   {
     m_start = Clock::now();
+    const auto method =
+      m_parser && m_parser->is_header_done() ? m_parser->method_text : std::string("-");
+    const auto target =
+      m_parser && m_parser->is_header_done() ? m_parser->target : std::string("-");
     if (ec == http::error::header_limit) {
-      reject(http::status::request_header_fields_too_large, "request header is larger than 8 KiB");
-      return;
-    }
-    if (ec == beast::error::timeout || ec == http::error::end_of_stream ||
-        ec == net::error::operation_aborted || ec == net::error::connection_reset ||
-        ec == net::error::eof) {
-      close(); // a client too slow, or gone
+      respond_error(431, "request header is larger than 8 KiB", method, target);
       return;
     }
     if (ec) {
-      reject(http::status::bad_request, fmt::format("malformed HTTP request ({})", ec.message()));
+      respond_error(400, fmt::format("malformed HTTP request ({})", ec.message()), method, target);
       return;
     }
-    const auto& request = m_parser->get();
-    if (request.count(http::field::transfer_encoding) > 0) {
-      reject(http::status::bad_request, "a request must not have a Transfer-Encoding");
+    const auto& head = *m_parser;
+    if (head.transfer_encoding || head.chunked()) {
+      respond_error(400, "a request must not have a Transfer-Encoding", method, target);
       return;
     }
-    if (const auto length = m_parser->content_length(); length && *length > 0) {
-      reject(http::status::bad_request, "a request must not have a body (Content-Length is not 0)");
+    if (const auto length = head.content_length(); length && *length > 0) {
+      respond_error(
+        400, "a request must not have a body (Content-Length is not 0)", method, target);
       return;
     }
-    if (request.count(http::field::host) != 1) {
-      reject(http::status::bad_request,
-             request.count(http::field::host) == 0 ? "the Host header is missing"
-                                                   : "the Host header is repeated");
+    if (head.host_count != 1) {
+      respond_error(400,
+                    head.host_count == 0 ? "the Host header is missing"
+                                         : "the Host header is repeated",
+                    method,
+                    target);
       return;
     }
-    answer(request);
+    answer();
   }
 
-  void answer(const http::request<http::empty_body>& request)
+  void answer()
   {
+    const auto& head = *m_parser;
     const auto catalog = m_state.catalog(); // this request's snapshot, whatever a reload does
-    ApiRequest api_request;
-    api_request.method =
-      std::string_view(request.method_string().data(), request.method_string().size());
-    api_request.target = std::string_view(request.target().data(), request.target().size());
-    if (const auto it = request.find(http::field::authorization); it != request.end()) {
-      api_request.authorization = std::string_view(it->value().data(), it->value().size());
+    ApiRequest request;
+    request.method = head.method_text;
+    request.target = head.target;
+    if (head.authorization) {
+      request.authorization = *head.authorization;
     }
     ApiContext context;
     if (m_state.settings().metrics) {
       context.metrics = [this] { return m_state.metrics().render(); };
     }
-    auto response = handle(*catalog, api_request, context);
+    auto response = handle(*catalog, request, context);
+    const bool keep_alive = head.keep_alive() && !m_state.draining();
 
-    m_response = {};
-    m_response.version(request.version());
-    m_response.result(static_cast<unsigned>(response.status));
-    m_response.set(http::field::server, "agentdl");
-    m_response.set(http::field::date, http_date());
+    m_out.clear();
+    m_out += head.version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+    m_out += std::to_string(response.status);
+    m_out += ' ';
+    const auto reason = http::obsolete_reason(static_cast<http::status>(response.status));
+    m_out.append(reason.data(), reason.size());
+    m_out += "\r\nServer: agentdl\r\nDate: ";
+    m_out += http_date();
+    m_out += "\r\n";
     if (!response.content_type.empty()) {
-      m_response.set(http::field::content_type, response.content_type);
+      append_header(m_out, "Content-Type", response.content_type);
     }
-    for (auto& [name, value] : response.headers) {
-      m_response.set(beast::string_view(name.data(), name.size()), value);
+    for (const auto& [name, value] : response.headers) {
+      append_header(m_out, name, value);
     }
-    m_response.content_length(response.body.size());
-    m_response.keep_alive(request.keep_alive() && !m_state.draining());
-    m_body_bytes = response.body.size();
-    if (request.method() == http::verb::head) {
-      m_body_bytes = 0; // Content-Length says what GET would send; no body follows
-    } else {
-      m_response.body() = std::move(response.body);
+    m_out += "Content-Length: ";
+    m_out += std::to_string(response.body.size());
+    m_out += "\r\n";
+    if (!keep_alive) {
+      m_out += "Connection: close\r\n";
+    } else if (head.version == 10) {
+      m_out += "Connection: keep-alive\r\n";
     }
-    m_log.route = response.route;
-    m_log.token_name = std::string(response.token_name);
-    m_log.method = std::string(api_request.method);
-    m_log.target = std::string(api_request.target);
-    if (const auto it = request.find(http::field::user_agent); it != request.end()) {
-      m_log.user_agent = std::string(it->value());
-    } else {
-      m_log.user_agent.clear();
+    m_out += "\r\n";
+    m_body_bytes = 0;
+    if (head.method != http::verb::head) {
+      // HEAD: Content-Length says what GET would send, and no body follows.
+      m_out += response.body;
+      m_body_bytes = response.body.size();
     }
+    m_keep_alive = keep_alive;
+    m_status = response.status;
+    m_route = response.route;
+    m_token_name = response.token_name;
     write();
   }
 
   // Answers a request that cannot be served, then closes: after a malformed
   // header or an unread body, nothing more on this connection can be trusted.
-  void reject(http::status status, std::string_view message)
+  void respond_error(int status,
+                     std::string_view message,
+                     std::string_view method,
+                     std::string_view target)
   {
-    m_response = {};
-    m_response.result(status);
-    m_response.set(http::field::server, "agentdl");
-    m_response.set(http::field::date, http_date());
-    m_response.set(http::field::content_type, "application/json");
-    m_response.body() = error_json(Error(Errc::bad_request, std::string(message)));
-    m_response.prepare_payload();
-    m_response.keep_alive(false);
-    m_body_bytes = m_response.body().size();
-    m_log.route = "unknown";
-    m_log.token_name.clear();
-    m_log.method =
-      m_parser && m_parser->is_header_done() ? std::string(m_parser->get().method_string()) : "-";
-    m_log.target =
-      m_parser && m_parser->is_header_done() ? std::string(m_parser->get().target()) : "-";
-    m_log.user_agent.clear();
+    const auto body =
+      status == 503
+        ? std::string(
+            R"({"error":{"code":"unavailable","message":"too many connections, try again"}})")
+        : error_json(Error(Errc::bad_request, std::string(message)));
+    m_out = fmt::format(
+      "HTTP/1.1 {} {}\r\nServer: agentdl\r\nDate: {}\r\nContent-Type: application/json\r\n"
+      "Content-Length: {}\r\nConnection: close\r\n\r\n{}",
+      status,
+      http::obsolete_reason(static_cast<http::status>(status)),
+      http_date(),
+      body.size(),
+      body);
+    m_body_bytes = body.size();
+    m_keep_alive = false;
+    m_status = status;
+    m_route = "unknown";
+    m_token_name = {};
+    if (m_parser) {
+      m_parser->method_text = method;
+      m_parser->target = target;
+      m_parser->user_agent.clear();
+    }
     write();
   }
 
   void write()
   {
-    m_stream.expires_after(m_state.settings().idle_timeout);
-    http::async_write(
-      m_stream, m_response, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    // A client that does not read its responses is cut off like an idle one.
+    set_deadline(m_state.settings().idle_timeout);
+    net::async_write(
+      m_socket, net::buffer(m_out), [self = shared_from_this()](beast::error_code ec, std::size_t) {
         self->on_write(ec);
       });
   }
@@ -313,22 +424,25 @@ private:
   void on_write(beast::error_code ec)
   {
     const auto elapsed = Clock::now() - m_start;
-    const auto status = static_cast<int>(m_response.result_int());
-    m_state.metrics().count_request(m_log.route, status, elapsed);
-    AccessEntry entry;
-    entry.time = std::chrono::system_clock::now();
-    entry.remote = m_remote;
-    entry.method = m_log.method;
-    entry.target = m_log.target;
-    entry.status = status;
-    entry.bytes = ec ? 0 : m_body_bytes;
-    entry.duration = elapsed;
-    entry.route = m_log.route;
-    entry.token_name = m_log.token_name;
-    entry.user_agent = m_log.user_agent;
-    m_state.log_access(entry);
-
-    if (ec || !m_response.keep_alive()) {
+    m_state.metrics().count_request(m_route, m_status, elapsed);
+    if (m_state.logging()) {
+      AccessEntry entry;
+      entry.time = std::chrono::system_clock::now();
+      if (m_remote.empty()) {
+        m_remote = endpoint_text(m_peer);
+      }
+      entry.remote = m_remote;
+      entry.method = m_parser ? std::string_view(m_parser->method_text) : "-";
+      entry.target = m_parser ? std::string_view(m_parser->target) : "-";
+      entry.status = m_status;
+      entry.bytes = ec ? 0 : m_body_bytes;
+      entry.duration = elapsed;
+      entry.route = m_route;
+      entry.token_name = m_token_name;
+      entry.user_agent = m_parser ? std::string_view(m_parser->user_agent) : "";
+      m_state.log_access(entry);
+    }
+    if (ec || !m_keep_alive) {
       close();
       return;
     }
@@ -338,29 +452,69 @@ private:
   void close()
   {
     beast::error_code ignored;
-    m_stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    m_stream.close();
+    m_deadline.store(0, std::memory_order_relaxed);
+    m_socket.shutdown(tcp::socket::shutdown_send, ignored);
+    m_socket.close(ignored);
   }
 
-  beast::tcp_stream m_stream;
+  // Sets when the current read or write must be done by. Registry::sweep
+  // enforces it, so no timer is armed and cancelled per operation.
+  void set_deadline(std::chrono::seconds timeout)
+  {
+    m_deadline.store((Clock::now() + timeout).time_since_epoch().count(),
+                     std::memory_order_relaxed);
+  }
+
+public:
+  // Tells whether the session's deadline has passed at `now`.
+  bool expired(Clock::time_point now) const
+  {
+    const auto deadline = m_deadline.load(std::memory_order_relaxed);
+    return deadline != 0 && deadline <= now.time_since_epoch().count();
+  }
+
+  // Closes the connection: it was too slow or idle too long.
+  void time_out()
+  {
+    net::dispatch(m_socket.get_executor(), [self = shared_from_this()] { self->close(); });
+  }
+
+private:
+  Socket m_socket;
+  tcp::endpoint m_peer;
+  std::atomic<Clock::rep> m_deadline{ 0 };
   beast::flat_buffer m_buffer{ k_header_limit + 1024 };
-  std::optional<http::request_parser<http::empty_body>> m_parser;
-  http::response<http::string_body> m_response;
+  std::optional<HeadParser> m_parser;
+  std::string m_out;
   State& m_state;
   Registry& m_registry;
-  std::string m_remote;
+  std::string m_remote; // m_peer as text, made when first logged
   bool m_idle = true;
+  bool m_keep_alive = false;
+  int m_status = 0;
   Clock::time_point m_start;
   std::size_t m_body_bytes = 0;
-  struct
-  {
-    std::string_view route;
-    std::string token_name;
-    std::string method;
-    std::string target;
-    std::string user_agent;
-  } m_log;
+  std::string_view m_route = "unknown";
+  std::string m_token_name;
 };
+
+void Registry::sweep(Clock::time_point now)
+{
+  std::vector<std::shared_ptr<Session>> expired;
+  {
+    std::lock_guard lock(m_mutex);
+    for (auto& [session, weak] : m_sessions) {
+      if (session->expired(now)) {
+        if (auto s = weak.lock()) {
+          expired.push_back(std::move(s));
+        }
+      }
+    }
+  }
+  for (auto& session : expired) {
+    session->time_out();
+  }
+}
 
 // Accepts connections on one address, for as long as the server runs.
 class Listener : public std::enable_shared_from_this<Listener>
@@ -417,13 +571,15 @@ public:
 private:
   void accept()
   {
+    // The peer's address comes with the accept: no getpeername per connection.
     m_acceptor.async_accept(net::make_strand(m_ioc),
-                            [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+                            m_peer,
+                            [self = shared_from_this()](beast::error_code ec, Socket socket) {
                               self->on_accept(ec, std::move(socket));
                             });
   }
 
-  void on_accept(beast::error_code ec, tcp::socket socket)
+  void on_accept(beast::error_code ec, Socket socket)
   {
     if (!m_acceptor.is_open()) {
       return; // stopped (drain)
@@ -440,7 +596,7 @@ private:
       });
       return;
     }
-    auto session = std::make_shared<Session>(std::move(socket), m_state, m_registry);
+    auto session = std::make_shared<Session>(std::move(socket), m_peer, m_state, m_registry);
     if (static_cast<std::size_t>(m_state.metrics().connections()) >
         m_state.settings().max_connections) {
       session->refuse();
@@ -452,6 +608,7 @@ private:
 
   net::io_context& m_ioc;
   tcp::acceptor m_acceptor;
+  tcp::endpoint m_peer;
   net::steady_timer m_retry;
   State& m_state;
   Registry& m_registry;
@@ -510,11 +667,25 @@ int run_server(State& state, const std::vector<ListenAddress>& listen)
     listener->start();
   }
 
+  // Timeouts: one timer for all connections, ticking a few times a second.
+  net::steady_timer sweeper(ioc);
+  std::function<void()> sweep = [&] {
+    registry.sweep(Clock::now());
+    sweeper.expires_after(k_sweep_interval);
+    sweeper.async_wait([&](beast::error_code ec) {
+      if (!ec) {
+        sweep();
+      }
+    });
+  };
+  sweep();
+
   net::signal_set signals(ioc, SIGHUP, SIGTERM, SIGINT);
   net::steady_timer drain_timer(ioc);
   Clock::time_point drain_deadline;
   std::function<void()> check_drained = [&] {
     if (state.metrics().connections() == 0 || Clock::now() >= drain_deadline) {
+      sweeper.cancel();
       ioc.stop();
       return;
     }

@@ -30,6 +30,9 @@ public:
   // Returns the error message, or an empty string on success.
   std::string reload();
 
+  // Tells whether requests are logged ([server] access_log is not "off").
+  bool logging() const { return m_access_log_fd >= 0; }
+
   // Writes one access log line (a no-op when the log is off).
   void log_access(const AccessEntry& entry) const;
 
