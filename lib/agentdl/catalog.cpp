@@ -3,6 +3,10 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+// toml++ is compiled into this file (header-only mode) rather than linked as a
+// shared library: one less library for every `agentdl` run to load.
+#define TOML_HEADER_ONLY 1
+#define TOML_ENABLE_FORMATTERS 0
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -960,6 +964,10 @@ void load_releases(const Loader& in, const toml::table& root, Catalog& catalog)
                              earlier.pos.line));
     }
   }
+  catalog.release_index.reserve(catalog.releases.size());
+  for (std::size_t i = 0; i < catalog.releases.size(); ++i) {
+    catalog.release_index.emplace(catalog.releases[i].version.precedence_key(), i);
+  }
 }
 
 // Resolves `current` pins and each channel's current release.
@@ -1100,15 +1108,11 @@ std::optional<ChannelId> Catalog::find_channel(std::string_view name) const
 
 std::optional<std::size_t> Catalog::find_release(const Version& version) const
 {
-  // releases is sorted newest first.
-  const auto it = std::lower_bound(
-    releases.begin(), releases.end(), version, [](const Release& r, const Version& v) {
-      return r.version > v;
-    });
-  if (it != releases.end() && it->version == version) {
-    return static_cast<std::size_t>(it - releases.begin());
+  const auto it = release_index.find(version.precedence_key());
+  if (it == release_index.end()) {
+    return std::nullopt;
   }
-  return std::nullopt;
+  return it->second;
 }
 
 bool Catalog::in_channel(const Release& release, ChannelId channel) const
@@ -1159,18 +1163,21 @@ Expected<Catalog> load_catalog(const std::filesystem::path& path)
     return fail(Errc::config,
                 fmt::format("{}: cannot read: is a directory, not a catalog file", path.string()));
   }
-  std::ifstream file(path, std::ios::binary);
+  std::ifstream file(path, std::ios::binary | std::ios::ate);
   if (!file) {
     return fail(Errc::config,
                 fmt::format("{}: cannot open: {}", path.string(), std::strerror(errno)));
   }
-  std::ostringstream content;
-  content << file.rdbuf();
-  if (file.bad()) {
+  // One read of the known size: a large catalog is read at disk speed, not
+  // through a growing stringstream.
+  std::string content(static_cast<std::size_t>(file.tellg()), '\0');
+  file.seekg(0);
+  file.read(content.data(), static_cast<std::streamsize>(content.size()));
+  if (!file) {
     return fail(Errc::config,
                 fmt::format("{}: cannot read: {}", path.string(), std::strerror(errno)));
   }
-  return parse_catalog(content.str(), path.string());
+  return parse_catalog(content, path.string());
 }
 
 std::expected<std::chrono::seconds, std::string> parse_duration(std::string_view text)

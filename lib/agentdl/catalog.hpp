@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace agentdl {
@@ -145,6 +146,7 @@ struct Catalog
   std::vector<std::pair<std::string, std::string>> arch_aliases;     // sorted by alias
   std::vector<Channel> channels;                                     // sorted by name
   std::vector<Release> releases; // newest first (descending precedence)
+  std::unordered_map<std::string, std::size_t> release_index; // precedence_key() -> index
   StorageSettings storage;
   ServerSettings server;
   AuthSettings auth;
@@ -160,7 +162,7 @@ struct Catalog
   std::optional<ChannelId> find_channel(std::string_view name) const;
 
   // Returns the index of the release equal to `version` by precedence, if any;
-  // O(log n).
+  // O(1): one hash lookup, however many releases there are.
   std::optional<std::size_t> find_release(const Version& version) const;
 
   // Tells whether `release` belongs to `channel`, directly or through `includes`.

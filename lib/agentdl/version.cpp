@@ -153,6 +153,18 @@ std::expected<Version, std::string> Version::parse(std::string_view text)
   return v;
 }
 
+std::string Version::precedence_key() const
+{
+  // Numeric prerelease identifiers have no leading zeros, so equal precedence
+  // means equal text once the components are padded to four.
+  auto key = fmt::format("{}.{}.{}.{}", m_numbers[0], m_numbers[1], m_numbers[2], m_numbers[3]);
+  if (is_prerelease()) {
+    key += '-';
+    key.append(m_text, m_prerelease_begin, m_prerelease_end - m_prerelease_begin);
+  }
+  return key;
+}
+
 std::strong_ordering Version::operator<=>(const Version& other) const
 {
   for (std::size_t i = 0; i < m_numbers.size(); ++i) {

@@ -28,14 +28,8 @@ std::string error_of(std::string_view text)
 TEST_CASE("version: semver.org precedence chain")
 {
   const std::vector<std::string> chain{
-    "1.0.0-alpha",
-    "1.0.0-alpha.1",
-    "1.0.0-alpha.beta",
-    "1.0.0-beta",
-    "1.0.0-beta.2",
-    "1.0.0-beta.11",
-    "1.0.0-rc.1",
-    "1.0.0",
+    "1.0.0-alpha",  "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta",
+    "1.0.0-beta.2", "1.0.0-beta.11", "1.0.0-rc.1",       "1.0.0",
   };
   for (std::size_t i = 0; i + 1 < chain.size(); ++i) {
     CAPTURE(chain[i]);
@@ -95,9 +89,9 @@ TEST_CASE("version: leading v is accepted and dropped")
 
 TEST_CASE("version: prerelease rules")
 {
-  CHECK(v("1.0.0-1") < v("1.0.0-alpha"));   // numeric below alphanumeric
+  CHECK(v("1.0.0-1") < v("1.0.0-alpha"));       // numeric below alphanumeric
   CHECK(v("1.0.0-alpha") < v("1.0.0-alpha.0")); // more identifiers win
-  CHECK(v("1.0.0-Alpha") < v("1.0.0-alpha"));  // ASCII order
+  CHECK(v("1.0.0-Alpha") < v("1.0.0-alpha"));   // ASCII order
   CHECK(v("1.0.0-alpha-1") > v("1.0.0-alpha"));
   CHECK(v("1.0.0-rc.1").is_prerelease());
   CHECK_FALSE(v("1.0.0").is_prerelease());
@@ -121,11 +115,9 @@ TEST_CASE("version: malformed versions are rejected with the reason")
   CHECK(error_of("1.0-") == "empty prerelease");
   CHECK(error_of("1.0-beta..1") == "empty identifier in prerelease \"beta..1\"");
   CHECK(error_of("1.0-beta.01") == "numeric identifier \"01\" in prerelease has a leading zero");
-  CHECK(error_of("1.0-be_ta") ==
-        "prerelease \"be_ta\" may hold only letters, digits, '-' and '.'");
+  CHECK(error_of("1.0-be_ta") == "prerelease \"be_ta\" may hold only letters, digits, '-' and '.'");
   CHECK(error_of("1.0+") == "empty build metadata");
-  CHECK(error_of("1.0+a+b") ==
-        "build metadata \"a+b\" may hold only letters, digits, '-' and '.'");
+  CHECK(error_of("1.0+a+b") == "build metadata \"a+b\" may hold only letters, digits, '-' and '.'");
   CHECK(error_of("1.0 ") == shape);
   CHECK(error_of("1.0/../x") == shape);
 }
@@ -133,4 +125,14 @@ TEST_CASE("version: malformed versions are rejected with the reason")
 TEST_CASE("version: build metadata may have leading zeros")
 {
   CHECK(v("1.0.0+001").str() == "1.0.0+001");
+}
+
+TEST_CASE("version: precedence keys are equal exactly when precedence is")
+{
+  CHECK(v("1.8").precedence_key() == "1.8.0.0");
+  CHECK(v("v1.8.0+b1").precedence_key() == v("1.8").precedence_key());
+  CHECK(v("1.8.3.1200-rc.1").precedence_key() == "1.8.3.1200-rc.1");
+  CHECK(v("1.0.0-beta.2").precedence_key() != v("1.0.0-beta.02x").precedence_key());
+  CHECK(v("1.0.0-alpha").precedence_key() != v("1.0.0").precedence_key());
+  CHECK(v("1.10").precedence_key() != v("1.1.0").precedence_key());
 }
