@@ -271,19 +271,26 @@ private:
       m_idle = false;
       m_parser.emplace();
       m_parser->header_limit(k_header_limit);
+      m_header_bytes = 0;
       // The whole header must arrive within header_timeout of its first byte.
       set_deadline(m_state.settings().header_timeout);
     }
     beast::error_code ec;
     const auto used = m_parser->put(m_buffer.data(), ec);
     m_buffer.consume(used);
+    // The parser consumes whole fields as they arrive and checks its own
+    // limit only against what is left, so the block's size is counted here.
+    m_header_bytes += used;
     if (ec == http::error::need_more) {
-      if (m_buffer.size() >= k_header_limit) {
+      if (m_header_bytes + m_buffer.size() >= k_header_limit) {
         on_header(http::error::header_limit);
       } else {
         read();
       }
       return;
+    }
+    if (!ec && m_header_bytes > k_header_limit) {
+      ec = http::error::header_limit;
     }
     on_header(ec);
   }
@@ -494,6 +501,7 @@ private:
   int m_status = 0;
   Clock::time_point m_start;
   std::size_t m_body_bytes = 0;
+  std::size_t m_header_bytes = 0; // of the request being read
   std::string_view m_route = "unknown";
   std::string m_token_name;
 };
@@ -587,7 +595,10 @@ private:
     if (ec) {
       // EMFILE, ENFILE, ENOBUFS...: the listener must outlive them. Wait a
       // little so that a full file table does not make this loop spin.
-      log_error(fmt::format("accept failed: {}; retrying", ec.message()));
+      if (const auto now = Clock::now(); now - m_last_accept_error >= std::chrono::seconds(1)) {
+        m_last_accept_error = now; // one line a second, however long it lasts
+        log_error(fmt::format("accept failed: {}; retrying", ec.message()));
+      }
       m_retry.expires_after(std::chrono::milliseconds(50));
       m_retry.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
         if (!wait_ec) {
@@ -610,6 +621,7 @@ private:
   tcp::acceptor m_acceptor;
   tcp::endpoint m_peer;
   net::steady_timer m_retry;
+  Clock::time_point m_last_accept_error;
   State& m_state;
   Registry& m_registry;
 };
@@ -643,6 +655,9 @@ int run_server(State& state, const std::vector<ListenAddress>& listen)
     settings.threads > 0 ? settings.threads : std::max(1U, std::thread::hardware_concurrency());
   Registry registry; // outlives the io_context, whose pending handlers hold sessions
   net::io_context ioc(static_cast<int>(threads));
+  // Installed before anything is announced: a SIGHUP or SIGTERM sent as soon as
+  // "listening on" appears is queued for the handler, never the default action.
+  net::signal_set signals(ioc, SIGHUP, SIGTERM, SIGINT);
 
   std::vector<std::shared_ptr<Listener>> listeners;
   for (const auto& address : listen) {
@@ -660,11 +675,7 @@ int run_server(State& state, const std::vector<ListenAddress>& listen)
       log_error(fmt::format("error: cannot listen on {}: {}", text, *failure));
       return 5;
     }
-    log_error(fmt::format("listening on {}", endpoint_text(listener->local_endpoint())));
     listeners.push_back(std::move(listener));
-  }
-  for (auto& listener : listeners) {
-    listener->start();
   }
 
   // Timeouts: one timer for all connections, ticking a few times a second.
@@ -680,7 +691,6 @@ int run_server(State& state, const std::vector<ListenAddress>& listen)
   };
   sweep();
 
-  net::signal_set signals(ioc, SIGHUP, SIGTERM, SIGINT);
   net::steady_timer drain_timer(ioc);
   Clock::time_point drain_deadline;
   std::function<void()> check_drained = [&] {
@@ -726,6 +736,10 @@ int run_server(State& state, const std::vector<ListenAddress>& listen)
   };
   signals.async_wait(on_signal);
 
+  for (auto& listener : listeners) {
+    listener->start();
+    log_error(fmt::format("listening on {}", endpoint_text(listener->local_endpoint())));
+  }
   std::vector<std::thread> pool;
   for (unsigned i = 1; i < threads; ++i) {
     pool.emplace_back([&ioc] { ioc.run(); });

@@ -1,6 +1,7 @@
 #include "state.hpp"
 
 #include <cerrno>
+#include <malloc.h>
 #include <unistd.h>
 
 namespace agentdl::serve {
@@ -12,6 +13,7 @@ State::State(std::string config_path, std::shared_ptr<const Catalog> catalog, in
   , m_access_log_fd(access_log_fd)
 {
   m_metrics.set_releases(m_catalog.load()->releases.size());
+  malloc_trim(0); // as after a reload
 }
 
 std::string State::reload()
@@ -25,6 +27,9 @@ std::string State::reload()
   auto next = std::make_shared<const Catalog>(std::move(*loaded));
   m_metrics.set_releases(next->releases.size());
   m_catalog.store(std::move(next), std::memory_order_release);
+  // Loading a catalog builds a TOML tree several times the catalog's size;
+  // give those pages back rather than keep them for the daemon's life.
+  malloc_trim(0);
   return {};
 }
 

@@ -4,6 +4,7 @@
 #include <agentdl/resolver.hpp>
 
 #include <boost/url/decode_view.hpp>
+#include <boost/url/grammar/ci_string.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/pct_string_view.hpp>
 #include <boost/url/url_view.hpp>
@@ -83,7 +84,8 @@ Expected<Params> read_params(const boost::urls::url_view& url)
       continue;
     }
     const std::string value = param.has_value ? param.value : std::string();
-    if (*slot && **slot != value) {
+    // Values match case-insensitively, so "windows" and "WINDOWS" are one value.
+    if (*slot && !boost::urls::grammar::ci_is_equal(**slot, value)) {
       return fail(Errc::bad_request,
                   fmt::format("parameter \"{}\" is given twice with different values", param.key),
                   { { "parameter", param.key }, { "value", value } });
@@ -292,6 +294,11 @@ Expected<ApiResponse> answer(const Catalog& catalog,
 ApiResponse handle(const Catalog& catalog, const ApiRequest& request, const ApiContext& context)
 {
   auto url = boost::urls::parse_origin_form(request.target);
+  if (!url) {
+    // RFC 9112 section 3.2.2: a server must accept the absolute form too
+    // ("GET http://host/v2/..."); only its path and query count.
+    url = boost::urls::parse_absolute_uri(request.target);
+  }
   if (!url) {
     return error_response(Error(Errc::bad_request, "malformed request target"), "unknown");
   }
