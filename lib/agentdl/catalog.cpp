@@ -1137,7 +1137,9 @@ Expected<Catalog> parse_catalog(std::string_view text, std::string_view source_n
   Loader in(source_name);
   toml::table root;
   try {
-    root = toml::parse(text, source_name);
+    // No source path: toml++ would give every node a shared_ptr to it, and
+    // messages here name the file themselves.
+    root = toml::parse(text);
   } catch (const toml::parse_error& e) {
     return fail(Errc::config,
                 fmt::format("{}:{}:{}: {}",
