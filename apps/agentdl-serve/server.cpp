@@ -37,6 +37,9 @@ using Clock = std::chrono::steady_clock;
 constexpr std::size_t k_header_limit = 8 * 1024;
 // How often connection deadlines are checked: the precision of every timeout.
 constexpr auto k_sweep_interval = std::chrono::milliseconds(100);
+// How long, and how much, a closing connection is read and discarded.
+constexpr std::chrono::seconds k_linger_time{ 2 };
+constexpr std::size_t k_linger_bytes = 64 * 1024;
 
 void log_error(std::string_view message)
 {
@@ -212,6 +215,7 @@ public:
   // Answers 503 and closes: the server is at max_connections.
   void refuse()
   {
+    m_registry.add(this, weak_from_this()); // so that its deadlines are enforced too
     net::dispatch(m_socket.get_executor(), [self = shared_from_this()] {
       self->m_start = Clock::now();
       self->respond_error(503, "too many connections, try again", "-", "-");
@@ -242,8 +246,13 @@ private:
       parse(); // a pipelined request is already here
       return;
     }
-    // The idle timeout runs until the first byte of the next request.
-    set_deadline(m_state.settings().idle_timeout);
+    // Until the first byte of the next request: on a new connection, a silent
+    // client gets header_timeout, not the keep-alive idle_timeout, so idle
+    // sockets cannot hold the max_connections slots for long.
+    const auto& settings = m_state.settings();
+    set_deadline(m_first_request ? std::min(settings.header_timeout, settings.idle_timeout)
+                                 : settings.idle_timeout);
+    m_first_request = false;
     read();
   }
 
@@ -328,7 +337,13 @@ private:
                     target);
       return;
     }
-    answer();
+    try {
+      answer();
+    } catch (const std::exception&) {
+      // A bug, or memory exhausted: answer 500 (revealing nothing) and close,
+      // rather than let the exception take the daemon down.
+      respond_error(500, "", method, target);
+    }
   }
 
   void answer()
@@ -392,11 +407,17 @@ private:
                      std::string_view method,
                      std::string_view target)
   {
-    const auto body =
-      status == 503
-        ? std::string(
-            R"({"error":{"code":"unavailable","message":"too many connections, try again"}})")
-        : error_json(Error(Errc::bad_request, std::string(message)));
+    std::string body;
+    if (status == 503) {
+      body = R"({"error":{"code":"unavailable","message":"too many connections, try again"}})";
+    } else if (status == 500) {
+      body = error_json(Error(Errc::internal, "Internal server error"));
+    } else {
+      body = error_json(Error(Errc::bad_request, std::string(message)));
+    }
+    // HEAD: the same headers, no body.
+    const bool head =
+      m_parser && m_parser->is_header_done() && m_parser->method == http::verb::head;
     m_out = fmt::format(
       "HTTP/1.1 {} {}\r\nServer: agentdl\r\nDate: {}\r\nContent-Type: application/json\r\n"
       "Content-Length: {}\r\nConnection: close\r\n\r\n{}",
@@ -404,8 +425,8 @@ private:
       http::obsolete_reason(static_cast<http::status>(status)),
       http_date(),
       body.size(),
-      body);
-    m_body_bytes = body.size();
+      head ? std::string() : body);
+    m_body_bytes = head ? 0 : body.size();
     m_keep_alive = false;
     m_status = status;
     m_route = "unknown";
@@ -449,11 +470,43 @@ private:
       entry.user_agent = m_parser ? std::string_view(m_parser->user_agent) : "";
       m_state.log_access(entry);
     }
-    if (ec || !m_keep_alive) {
+    if (ec) {
       close();
       return;
     }
+    if (!m_keep_alive) {
+      linger();
+      return;
+    }
     wait_for_request();
+  }
+
+  // Ends a connection after its last response without losing that response:
+  // closing a socket with unread bytes in it (a rejected body, pipelined
+  // requests, the request a 503 never read) makes the kernel send a reset,
+  // which can overtake the response. So send FIN, then read and discard
+  // until the client closes, for at most k_linger_time or k_linger_bytes.
+  void linger()
+  {
+    beast::error_code ignored;
+    m_socket.shutdown(tcp::socket::shutdown_send, ignored);
+    m_buffer.clear();
+    m_linger_bytes = 0;
+    set_deadline(k_linger_time);
+    discard();
+  }
+
+  void discard()
+  {
+    m_socket.async_read_some(m_buffer.prepare(4096),
+                             [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                               self->m_linger_bytes += n;
+                               if (ec || self->m_linger_bytes > k_linger_bytes) {
+                                 self->close();
+                                 return;
+                               }
+                               self->discard();
+                             });
   }
 
   void close()
@@ -483,7 +536,12 @@ public:
   // Closes the connection: it was too slow or idle too long.
   void time_out()
   {
-    net::dispatch(m_socket.get_executor(), [self = shared_from_this()] { self->close(); });
+    net::dispatch(m_socket.get_executor(), [self = shared_from_this()] {
+      // The strand may have read a request since the sweep saw the deadline.
+      if (self->expired(Clock::now())) {
+        self->close();
+      }
+    });
   }
 
 private:
@@ -502,6 +560,8 @@ private:
   Clock::time_point m_start;
   std::size_t m_body_bytes = 0;
   std::size_t m_header_bytes = 0; // of the request being read
+  std::size_t m_linger_bytes = 0; // discarded after the last response
+  bool m_first_request = true;    // no request answered yet on this connection
   std::string_view m_route = "unknown";
   std::string m_token_name;
 };
@@ -695,7 +755,6 @@ int run_server(State& state, const std::vector<ListenAddress>& listen)
   Clock::time_point drain_deadline;
   std::function<void()> check_drained = [&] {
     if (state.metrics().connections() == 0 || Clock::now() >= drain_deadline) {
-      sweeper.cancel();
       ioc.stop();
       return;
     }
@@ -740,11 +799,23 @@ int run_server(State& state, const std::vector<ListenAddress>& listen)
     listener->start();
     log_error(fmt::format("listening on {}", endpoint_text(listener->local_endpoint())));
   }
+  // A handler that throws must not end the thread, let alone the daemon:
+  // log it and go on running (io_context::run may be called again).
+  const auto run = [&ioc] {
+    while (true) {
+      try {
+        ioc.run();
+        return;
+      } catch (const std::exception& e) {
+        log_error(fmt::format("unexpected error in a connection handler: {}", e.what()));
+      }
+    }
+  };
   std::vector<std::thread> pool;
   for (unsigned i = 1; i < threads; ++i) {
-    pool.emplace_back([&ioc] { ioc.run(); });
+    pool.emplace_back(run);
   }
-  ioc.run();
+  run();
   for (auto& thread : pool) {
     thread.join();
   }

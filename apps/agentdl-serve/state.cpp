@@ -14,6 +14,21 @@ State::State(std::string config_path, std::shared_ptr<const Catalog> catalog, in
 {
   m_metrics.set_releases(m_catalog.load()->releases.size());
   malloc_trim(0); // as after a reload
+  if (m_access_log_fd >= 0) {
+    m_log_writer = std::thread([this] { write_log_lines(); });
+  }
+}
+
+State::~State()
+{
+  {
+    std::lock_guard lock(m_log_mutex);
+    m_log_stop = true;
+  }
+  m_log_ready.notify_one();
+  if (m_log_writer.joinable()) {
+    m_log_writer.join(); // writes what is queued first
+  }
 }
 
 std::string State::reload()
@@ -33,23 +48,52 @@ std::string State::reload()
   return {};
 }
 
-void State::log_access(const AccessEntry& entry) const
+void State::log_access(const AccessEntry& entry)
 {
   if (m_access_log_fd < 0) {
     return;
   }
-  // One write(2) per line: lines from different threads never interleave.
-  const auto line = access_log_line(entry);
-  std::size_t written = 0;
-  while (written < line.size()) {
-    const auto n = ::write(m_access_log_fd, line.data() + written, line.size() - written);
-    if (n < 0 && errno == EINTR) {
-      continue;
+  auto line = access_log_line(entry);
+  {
+    std::lock_guard lock(m_log_mutex);
+    if (m_log_queue.size() >= k_log_queue_limit) {
+      m_metrics.count_log_dropped();
+      return;
     }
-    if (n <= 0) {
-      return; // a full disk must not take the server down; the line is lost
+    m_log_queue.push_back(std::move(line));
+  }
+  m_log_ready.notify_one();
+}
+
+void State::write_log_lines()
+{
+  std::vector<std::string> batch;
+  while (true) {
+    {
+      std::unique_lock lock(m_log_mutex);
+      m_log_ready.wait(lock, [this] { return m_log_stop || !m_log_queue.empty(); });
+      if (m_log_queue.empty()) {
+        return; // stopping, and everything is written
+      }
+      batch.swap(m_log_queue);
     }
-    written += static_cast<std::size_t>(n);
+    // Whole lines in one buffer, one write(2) per batch where the pipe takes it.
+    std::string out;
+    for (const auto& line : batch) {
+      out += line;
+    }
+    batch.clear();
+    std::size_t written = 0;
+    while (written < out.size()) {
+      const auto n = ::write(m_access_log_fd, out.data() + written, out.size() - written);
+      if (n < 0 && errno == EINTR) {
+        continue;
+      }
+      if (n <= 0) {
+        break; // a full disk or a closed pipe must not take the server down
+      }
+      written += static_cast<std::size_t>(n);
+    }
   }
 }
 

@@ -8,9 +8,12 @@
 #include <agentdl/metrics.hpp>
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace agentdl::serve {
 
@@ -18,6 +21,9 @@ class State
 {
 public:
   State(std::string config_path, std::shared_ptr<const Catalog> catalog, int access_log_fd);
+  ~State();
+  State(const State&) = delete;
+  State& operator=(const State&) = delete;
 
   // Returns the catalog to answer one request with; a reload never changes it
   // under the request.
@@ -33,8 +39,10 @@ public:
   // Tells whether requests are logged ([server] access_log is not "off").
   bool logging() const { return m_access_log_fd >= 0; }
 
-  // Writes one access log line (a no-op when the log is off).
-  void log_access(const AccessEntry& entry) const;
+  // Queues one access log line for the log writer thread (a no-op when the
+  // log is off). A reader that stalls never blocks a connection: past
+  // k_log_queue_limit waiting lines, lines are dropped and counted.
+  void log_access(const AccessEntry& entry);
 
   // Tells whether the server is draining (SIGTERM): answer with Connection: close.
   bool draining() const { return m_draining.load(std::memory_order_relaxed); }
@@ -50,8 +58,16 @@ private:
   std::atomic<std::shared_ptr<const Catalog>> m_catalog;
   std::mutex m_reload_mutex;
   ServerSettings m_settings;
+  void write_log_lines();
+
   int m_access_log_fd; // -1: off
   Metrics m_metrics;
+  static constexpr std::size_t k_log_queue_limit = 65536;
+  std::mutex m_log_mutex;
+  std::condition_variable m_log_ready;
+  std::vector<std::string> m_log_queue;
+  bool m_log_stop = false;
+  std::thread m_log_writer;
   std::atomic<bool> m_draining{ false };
 };
 

@@ -181,10 +181,10 @@ ApiResponse redirect(const Catalog& catalog, const Resolution& resolution, Route
     response.headers.emplace_back("X-Artifact-Size", std::to_string(*artifact.size));
   }
   std::string cache;
-  if (route == Route::download_latest) {
+  if (catalog.storage.signing != Signing::none) {
+    cache = "no-store"; // a signed Location expires; no cache may keep it
+  } else if (route == Route::download_latest) {
     cache = "no-cache";
-  } else if (catalog.storage.signing != Signing::none) {
-    cache = "no-store";
   } else {
     cache = catalog.auth.mode == AuthMode::none ? "public, max-age=3600" : "private, max-age=3600";
   }
@@ -303,13 +303,13 @@ ApiResponse handle(const Catalog& catalog, const ApiRequest& request, const ApiC
     return error_response(Error(Errc::bad_request, "malformed request target"), "unknown");
   }
   auto matched = match_route(url->encoded_path(), catalog.server.api_prefix);
-  if (matched && !*matched) {
-    return error_response(Error(Errc::not_found, "no such route"), "unknown");
-  }
-  if (matched && (*matched)->route == Route::metrics && !context.metrics) {
+  if (matched && (*matched) && (*matched)->route == Route::metrics && !context.metrics) {
     return error_response(Error(Errc::not_found, "no such route (metrics are off)"), "unknown");
   }
-  const auto route = matched ? route_name((*matched)->route) : std::string_view("version");
+  const bool unknown = matched && !*matched;
+  const auto route = unknown   ? std::string_view("unknown")
+                     : matched ? route_name((*matched)->route)
+                               : std::string_view("version");
 
   if (request.method != "GET" && request.method != "HEAD") {
     auto response = error_response(
@@ -319,11 +319,11 @@ ApiResponse handle(const Catalog& catalog, const ApiRequest& request, const ApiC
     response.headers.emplace_back("Allow", "GET, HEAD");
     return response;
   }
-  if (matched && (*matched)->route == Route::healthz) {
+  if (matched && !unknown && (*matched)->route == Route::healthz) {
     return json_response(fmt::format(R"({{"status":"ok","releases":{}}})", catalog.releases.size()),
                          Route::healthz);
   }
-  if (matched && (*matched)->route == Route::metrics) {
+  if (matched && !unknown && (*matched)->route == Route::metrics) {
     auto response = json_response(context.metrics(), Route::metrics);
     response.content_type = "text/plain; version=0.0.4; charset=utf-8";
     return response;
@@ -339,7 +339,10 @@ ApiResponse handle(const Catalog& catalog, const ApiRequest& request, const ApiC
   }
   ApiResponse response;
   auto params = read_params(*url);
-  if (!matched) {
+  if (unknown) {
+    // After authentication: callers without a token cannot map the routes.
+    response = error_response(Error(Errc::not_found, "no such route"), "unknown");
+  } else if (!matched) {
     response = error_response(matched.error(), route); // a malformed version segment: 400
   } else if (!params) {
     response = error_response(params.error(), route);

@@ -63,6 +63,11 @@ std::string Metrics::render() const
                      "agentdl_catalog_reloads_total{{result=\"error\"}} {}\n",
                      m_reloads_ok.load(std::memory_order_relaxed),
                      m_reloads_failed.load(std::memory_order_relaxed));
+  out += fmt::format(
+    "# HELP agentdl_access_log_dropped_total Access log lines dropped: the log could not keep up.\n"
+    "# TYPE agentdl_access_log_dropped_total counter\n"
+    "agentdl_access_log_dropped_total {}\n",
+    m_log_dropped.load(std::memory_order_relaxed));
   out += fmt::format("# HELP agentdl_releases Releases in the catalog being served.\n"
                      "# TYPE agentdl_releases gauge\n"
                      "agentdl_releases {}\n",

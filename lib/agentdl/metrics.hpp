@@ -21,6 +21,9 @@ public:
   // Counts one catalog reload, successful or not.
   void count_reload(bool ok);
 
+  // Counts an access log line dropped because the log writer fell behind.
+  void count_log_dropped() { m_log_dropped.fetch_add(1, std::memory_order_relaxed); }
+
   // Sets the number of releases in the catalog being served.
   void set_releases(std::size_t count) { m_releases.store(count, std::memory_order_relaxed); }
 
@@ -55,6 +58,7 @@ private:
   std::atomic<std::uint64_t> m_latency_sum_ns{ 0 };
   std::atomic<std::uint64_t> m_reloads_ok{ 0 };
   std::atomic<std::uint64_t> m_reloads_failed{ 0 };
+  std::atomic<std::uint64_t> m_log_dropped{ 0 };
   std::atomic<std::size_t> m_releases{ 0 };
   std::atomic<std::int64_t> m_connections{ 0 };
 };

@@ -112,6 +112,21 @@ class Limits(ServeTestCase):
             request_bytes("/healthz", headers=[("Content-Length", str(len(smuggled)))])
             + smuggled, (400,))
 
+    def test_server_lingers_after_its_last_response(self):
+        # Closing a socket with unread input makes the kernel answer with a
+        # reset, and a client stack that drops unread data on a reset (Windows
+        # does) loses the response. So after its last response the server
+        # sends FIN and goes on reading and discarding for a while: input the
+        # client is still sending is taken, not answered with a reset.
+        with Conn(self.daemon.port) as conn:
+            conn.send(request_bytes("/healthz", headers=[("Content-Length", "50000")]))
+            closed, raw = conn.closed_within(5)  # the 400, then FIN
+            self.assertTrue(closed)
+            self.assertTrue(raw.startswith(b"HTTP/1.1 400 Bad Request\r\n"), msg=raw[:200])
+            for _ in range(3):
+                time.sleep(0.1)
+                conn.send(b"x" * 10000)  # raises if the server has reset the connection
+
     def test_content_length_zero_is_fine(self):
         with Conn(self.daemon.port) as conn:
             response = conn.request("/healthz", headers=[("Content-Length", "0")])

@@ -362,7 +362,7 @@ class AccessLog(ServeTestCase):
             ("/healthz?SIG=SIGSECRET7", None, [("User-Agent", "bb-test/1.0")], 200, "healthz"),
             ("/v2/agent-releases/7.0.0/download?platform=windows", DEMO_TOKEN, [], 404,
              "download_version"),
-            ("/nowhere", None, [], 404, "unknown"),
+            ("/nowhere", None, [], 401, "unknown"),  # unknown routes are 404 only after auth
         ]
         for target, token, headers, status, _ in requests:
             with Conn(daemon.port) as conn:

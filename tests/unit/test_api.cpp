@@ -374,6 +374,13 @@ TEST_CASE("api: order of checks is 401, 400, 403, 404")
       .status == 403);
 }
 
+TEST_CASE("api: unknown routes are 404 only after authentication")
+{
+  CHECK(get("/v2/nope", std::nullopt).status == 401);
+  CHECK(get("/v2/nope").status == 404);
+  CHECK(get("/healthz", std::nullopt).status == 200); // healthz needs no token
+}
+
 TEST_CASE("api: CR, LF and NUL in a parameter never reach a header")
 {
   const auto r = get("/v2/agent-releases/latest/download?platform=x%0d%0aSet-Cookie:a%00");
