@@ -102,11 +102,6 @@ std::string quoted_list(const std::vector<std::string>& names)
   return fmt::format("{}", fmt::join(names, ", "));
 }
 
-SourcePos pos_of(const toml::source_region& region)
-{
-  return { region.begin.line, region.begin.column };
-}
-
 // Reads one catalog: knows the file name for messages, and how to fetch typed
 // values with errors that say where, what is wrong, and what would be right.
 class Loader
@@ -124,8 +119,18 @@ public:
 
   [[noreturn]] void fail_at(const toml::node& node, std::string message) const
   {
-    fail_at(pos_of(node.source()), std::move(message));
+    fail_at(pos(node.source()), std::move(message));
   }
+
+  // Returns the position of `region` in the file: toml++ counts lines from
+  // the start of the text it parsed, which may be one block of the file.
+  SourcePos pos(const toml::source_region& region) const
+  {
+    return { region.begin.line + m_line_offset, region.begin.column };
+  }
+
+  // Sets how many lines of the file precede the text being read.
+  void set_line_offset(std::uint32_t offset) const { m_line_offset = offset; }
 
   // Fails on any key of `table` not in `allowed`, naming the table as `where`.
   void check_keys(const toml::table& table,
@@ -134,7 +139,7 @@ public:
   {
     for (auto&& [key, value] : table) {
       if (std::find(allowed.begin(), allowed.end(), key.str()) == allowed.end()) {
-        fail_at(pos_of(key.source()),
+        fail_at(pos(key.source()),
                 fmt::format("unknown key \"{}\" in {} (expected one of: {})",
                             key.str(),
                             where,
@@ -241,7 +246,7 @@ public:
   void check_name(const toml::key& key, std::string_view kind) const
   {
     if (!is_valid_name(key.str())) {
-      fail_at(pos_of(key.source()),
+      fail_at(pos(key.source()),
               fmt::format("{} name \"{}\" must be 1 to 64 {}", kind, key.str(), k_name_rule));
     }
   }
@@ -271,6 +276,7 @@ public:
 
 private:
   std::string_view m_source;
+  mutable std::uint32_t m_line_offset = 0;
 };
 
 void load_platforms(const Loader& in, const toml::table& root, Catalog& catalog)
@@ -349,11 +355,11 @@ void load_alias_table(const Loader& in,
     for (auto&& [key, node] : *table) {
       const auto alias = lowercase(key.str());
       if (!is_valid_name(alias)) {
-        in.fail_at(pos_of(key.source()),
+        in.fail_at(in.pos(key.source()),
                    fmt::format("{} alias \"{}\" must be 1 to 64 {}", kind, key.str(), k_name_rule));
       }
       if (std::binary_search(declared.begin(), declared.end(), alias)) {
-        in.fail_at(pos_of(key.source()),
+        in.fail_at(in.pos(key.source()),
                    fmt::format("{} alias \"{}\" is also a declared {}", kind, key.str(), kind));
       }
       const auto& target = in.as_string(node, fmt::format("{} alias \"{}\"", kind, key.str()));
@@ -757,7 +763,7 @@ Artifact load_artifact(const Loader& in,
   in.check_keys(
     t, "[[releases.artifacts]]", { "platform", "arch", "path", "url", "sha256", "size" });
   Artifact artifact;
-  artifact.pos = pos_of(t.source());
+  artifact.pos = in.pos(t.source());
 
   const auto* platform = t.get("platform");
   if (!platform) {
@@ -859,27 +865,24 @@ Artifact load_artifact(const Loader& in,
 }
 
 // Loads [[releases]] into catalog.releases, sorted newest first.
-void load_releases(const Loader& in, const toml::table& root, Catalog& catalog)
+// Loads the releases of one `releases` array (the whole file's, or one
+// block's) into catalog.releases, in file order.
+void load_release_array(const Loader& in, const toml::node& node, Catalog& catalog)
 {
-  const auto* node = root.get("releases");
-  if (!node) {
-    return;
-  }
-  const auto* array = node->as_array();
+  const auto* array = node.as_array();
   if (!array || !array->is_array_of_tables()) {
-    in.fail_at(*node, "releases must be an array of tables ([[releases]])");
+    in.fail_at(node, "releases must be an array of tables ([[releases]])");
   }
   std::vector<std::string> channel_names;
   for (const auto& c : catalog.channels) {
     channel_names.push_back(c.name);
   }
-  catalog.releases.reserve(array->size());
   for (const auto& element : *array) {
     const auto& t = *element.as_table();
     in.check_keys(
       t, "[[releases]]", { "version", "channels", "published_at", "yanked", "artifacts" });
     Release release;
-    release.pos = pos_of(t.source());
+    release.pos = in.pos(t.source());
     const auto* version = t.get("version");
     if (!version) {
       in.fail_at(t, "release has no \"version\"");
@@ -946,7 +949,12 @@ void load_releases(const Loader& in, const toml::table& root, Catalog& catalog)
     }
     catalog.releases.push_back(std::move(release));
   }
+}
 
+// Sorts the releases newest first, rejects two of equal precedence, and
+// builds the version index.
+void finish_releases(const Loader& in, Catalog& catalog)
+{
   // Stable: of two releases of equal precedence, the one written first stays first.
   std::stable_sort(catalog.releases.begin(), catalog.releases.end(), [](auto& a, auto& b) {
     return a.version > b.version;
@@ -1016,7 +1024,11 @@ void resolve_channels(const Loader& in, const std::vector<ChannelNodes>& nodes, 
   }
 }
 
-void load_all(const Loader& in, const toml::table& root, Catalog& catalog)
+// Loads everything the releases depend on; returns the channel nodes that
+// load_after_releases needs.
+std::vector<ChannelNodes> load_before_releases(const Loader& in,
+                                               const toml::table& root,
+                                               Catalog& catalog)
 {
   in.check_keys(root,
                 "the catalog",
@@ -1044,9 +1056,155 @@ void load_all(const Loader& in, const toml::table& root, Catalog& catalog)
   load_storage(in, root, catalog);
   load_server(in, root, catalog);
   load_mirror(in, root, catalog);
-  load_releases(in, root, catalog);
+  return channel_nodes;
+}
+
+void load_after_releases(const Loader& in,
+                         const toml::table& root,
+                         const std::vector<ChannelNodes>& channel_nodes,
+                         Catalog& catalog)
+{
+  in.set_line_offset(0);
+  finish_releases(in, catalog);
   resolve_channels(in, channel_nodes, catalog);
   load_auth(in, root, catalog);
+}
+
+void load_all(const Loader& in, const toml::table& root, Catalog& catalog)
+{
+  const auto channel_nodes = load_before_releases(in, root, catalog);
+  if (const auto* releases = root.get("releases")) {
+    load_release_array(in, *releases, catalog);
+  }
+  load_after_releases(in, root, channel_nodes, catalog);
+}
+
+// One piece of the file for a parse of its own.
+struct Block
+{
+  std::string_view text;
+  std::uint32_t line_offset = 0; // lines of the file before it
+};
+
+// Tells whether `line` is a table header whose name starts with "releases"
+// ([[releases]], [[releases.artifacts]]); sets `release_start` when it is
+// exactly [[releases]].
+bool is_releases_header(std::string_view line, bool& release_start)
+{
+  const auto skip = [&] {
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) {
+      line.remove_prefix(1);
+    }
+  };
+  skip();
+  const bool array = line.starts_with("[[");
+  line.remove_prefix(array ? 2 : 1);
+  skip();
+  if (!line.starts_with("releases")) {
+    return false;
+  }
+  line.remove_prefix(8);
+  skip();
+  release_start = array && line.starts_with("]]");
+  if (release_start) {
+    line.remove_prefix(2);
+    skip();
+    release_start = line.empty() || line.front() == '#' || line.front() == '\r';
+  }
+  return release_start || (!line.empty() && line.front() == '.');
+}
+
+// Splits the file into the part before the first [[releases]] and one block
+// per [[releases]], so that each release's TOML tree can be freed once the
+// release is built, and toml++'s search over all arrays of tables (linear
+// at every header) stays short. Returns nothing when splitting by lines
+// could be wrong or gains nothing: a multi-line string (a line in it may look
+// like a header), or a table other than the releases' after the first
+// release (its keys would belong to the top level).
+std::optional<std::vector<Block>> split_blocks(std::string_view text)
+{
+  if (text.find(R"(""")") != std::string_view::npos || text.find("'''") != std::string_view::npos) {
+    return std::nullopt;
+  }
+  std::vector<Block> blocks{ { text, 0 } };
+  std::size_t start = 0; // of the current block
+  std::uint32_t line_number = 0;
+  for (std::size_t at = 0; at < text.size();) {
+    const auto end = std::min(text.find('\n', at), text.size());
+    const auto line = text.substr(at, end - at);
+    const auto first = line.find_first_not_of(" \t");
+    if (first != std::string_view::npos && line[first] == '[') {
+      bool release_start = false;
+      if (is_releases_header(line, release_start)) {
+        if (release_start) {
+          blocks.back().text = text.substr(start, at - start);
+          blocks.push_back({ text.substr(at), line_number });
+          start = at;
+        }
+      } else if (blocks.size() > 1) {
+        return std::nullopt; // a table after the releases began
+      }
+    }
+    at = end + 1;
+    ++line_number;
+  }
+  if (blocks.size() < 3) {
+    return std::nullopt; // one release or none: nothing to gain
+  }
+  return blocks;
+}
+
+Error syntax_error(std::string_view source_name,
+                   const toml::parse_error& e,
+                   std::uint32_t line_offset)
+{
+  return Error(Errc::config,
+               fmt::format("{}:{}:{}: {}",
+                           source_name,
+                           e.source().begin.line + line_offset,
+                           e.source().begin.column,
+                           e.description()));
+}
+
+// Loads the catalog one block at a time (see split_blocks). Returns nothing
+// if a block turns out to hold more than releases: parse the file whole.
+std::optional<Expected<Catalog>> parse_blocks(const std::vector<Block>& blocks,
+                                              std::string_view source_name)
+{
+  Loader in(source_name);
+  toml::table head;
+  try {
+    head = toml::parse(blocks[0].text);
+  } catch (const toml::parse_error& e) {
+    return fail(Errc::config, syntax_error(source_name, e, 0).message);
+  }
+  if (head.contains("releases")) {
+    return std::nullopt;
+  }
+  Catalog catalog;
+  catalog.source = std::string(source_name);
+  try {
+    const auto channel_nodes = load_before_releases(in, head, catalog);
+    catalog.releases.reserve(blocks.size() - 1);
+    for (std::size_t i = 1; i < blocks.size(); ++i) {
+      toml::table block;
+      try {
+        block = toml::parse(blocks[i].text);
+      } catch (const toml::parse_error& e) {
+        return fail(Errc::config, syntax_error(source_name, e, blocks[i].line_offset).message);
+      }
+      const auto* releases = block.get("releases");
+      if (!releases || block.size() != 1) {
+        return std::nullopt;
+      }
+      in.set_line_offset(blocks[i].line_offset);
+      load_release_array(in, *releases, catalog);
+    }
+    load_after_releases(in, head, channel_nodes, catalog);
+  } catch (const LoadError& e) {
+    return fail(Errc::config, e.message);
+  }
+  return catalog;
 }
 
 std::string canonical(std::string_view name,
@@ -1134,6 +1292,11 @@ std::string Catalog::canonical_arch(std::string_view name) const
 
 Expected<Catalog> parse_catalog(std::string_view text, std::string_view source_name)
 {
+  if (const auto blocks = split_blocks(text)) {
+    if (auto loaded = parse_blocks(*blocks, source_name)) {
+      return std::move(*loaded);
+    }
+  }
   Loader in(source_name);
   toml::table root;
   try {
@@ -1141,12 +1304,7 @@ Expected<Catalog> parse_catalog(std::string_view text, std::string_view source_n
     // messages here name the file themselves.
     root = toml::parse(text);
   } catch (const toml::parse_error& e) {
-    return fail(Errc::config,
-                fmt::format("{}:{}:{}: {}",
-                            source_name,
-                            e.source().begin.line,
-                            e.source().begin.column,
-                            e.description()));
+    return fail(Errc::config, syntax_error(source_name, e, 0).message);
   }
   Catalog catalog;
   catalog.source = std::string(source_name);

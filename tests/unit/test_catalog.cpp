@@ -101,7 +101,7 @@ TEST_CASE("catalog: model built from the file")
   CHECK(catalog.platforms.size() == 2);
   CHECK(catalog.platforms[0].name == "macos"); // sorted
   CHECK_FALSE(catalog.platforms[0].default_arch.has_value());
-  CHECK(catalog.archs == std::vector<std::string>{"arm64", "x86_64"});
+  CHECK(catalog.archs == std::vector<std::string>{ "arm64", "x86_64" });
   REQUIRE(catalog.default_channel.has_value());
   CHECK(catalog.channels[*catalog.default_channel].name == "stable");
   const auto latest = *catalog.find_channel("latest");
@@ -116,7 +116,7 @@ TEST_CASE("catalog: defaults")
   const auto catalog = load("");
   CHECK(catalog.releases.empty());
   CHECK_FALSE(catalog.default_channel.has_value()); // no "stable" declared
-  CHECK(catalog.server.listen == std::vector<std::string>{"127.0.0.1:8080"});
+  CHECK(catalog.server.listen == std::vector<std::string>{ "127.0.0.1:8080" });
   CHECK(catalog.server.api_prefix == "/v2");
   CHECK(catalog.server.header_timeout == std::chrono::seconds(10));
   CHECK(catalog.server.idle_timeout == std::chrono::seconds(75));
@@ -198,7 +198,7 @@ version = "1.8.3.1200"
   for (const auto& r : catalog.releases) {
     order.push_back(r.version.str());
   }
-  CHECK(order == std::vector<std::string>{"1.10.0", "1.9.0-beta.2", "1.8.3.1200", "1.8.3"});
+  CHECK(order == std::vector<std::string>{ "1.10.0", "1.9.0-beta.2", "1.8.3.1200", "1.8.3" });
   CHECK(catalog.find_release(*agentdl::Version::parse("v1.8.3.0")) == 3);
   CHECK(catalog.find_release(*agentdl::Version::parse("1.10")) == 0);
   CHECK(catalog.find_release(*agentdl::Version::parse("1.9.0-beta.2+b")) == 1);
@@ -235,9 +235,8 @@ channels = ["stable"]
   SUBCASE("a pin wins over the highest")
   {
     auto pinned = text;
-    pinned.replace(pinned.find("[channels.stable]\n"),
-                   18,
-                   "[channels.stable]\ncurrent = \"1.8.2\"\n");
+    pinned.replace(
+      pinned.find("[channels.stable]\n"), 18, "[channels.stable]\ncurrent = \"1.8.2\"\n");
     const auto catalog = load(pinned);
     const auto& stable = catalog.channels[*catalog.find_channel("stable")];
     CHECK(catalog.releases[*stable.current].version.str() == "1.8.2");
@@ -294,7 +293,7 @@ name = "ops"
 sha256 = "94D5550935517EDC9FA5D056A94EA014853309056192232222D392A678671CBB"
 channels = ["*"]
 )");
-  CHECK(catalog.server.listen == std::vector<std::string>{"0.0.0.0:80", "[::1]:8080"});
+  CHECK(catalog.server.listen == std::vector<std::string>{ "0.0.0.0:80", "[::1]:8080" });
   CHECK(catalog.server.api_prefix == "/api/v2");
   CHECK(catalog.server.threads == 4);
   CHECK(catalog.server.header_timeout == std::chrono::seconds(5));
@@ -319,7 +318,7 @@ TEST_CASE("catalog: durations and listen addresses")
   CHECK(agentdl::parse_duration("15m") == std::chrono::seconds(900));
   CHECK(agentdl::parse_duration("1h") == std::chrono::seconds(3600));
   CHECK(agentdl::parse_duration("7d") == std::chrono::seconds(7 * 86400));
-  for (const auto* bad : {"", "0s", "s", "10", "10x", "-1s", "1.5h", " 1s", "1s "}) {
+  for (const auto* bad : { "", "0s", "s", "10", "10x", "-1s", "1.5h", " 1s", "1s " }) {
     CAPTURE(bad);
     CHECK_FALSE(agentdl::parse_duration(bad).has_value());
   }
@@ -348,14 +347,16 @@ TEST_CASE("catalog: a file that cannot be read")
   const auto missing = agentdl::load_catalog("/nonexistent/agentdl.toml");
   REQUIRE_FALSE(missing.has_value());
   CHECK(missing.error().code == Errc::config);
-  CHECK(missing.error().message == "/nonexistent/agentdl.toml: cannot open: No such file or directory");
+  CHECK(missing.error().message ==
+        "/nonexistent/agentdl.toml: cannot open: No such file or directory");
 }
 
 TEST_CASE("catalog: validation errors name file, line and column")
 {
   SUBCASE("TOML syntax")
   {
-    CHECK(error_of("a = [1,\n") == "t.toml:1:9: Error while parsing array: encountered end-of-file");
+    CHECK(error_of("a = [1,\n") ==
+          "t.toml:1:9: Error while parsing array: encountered end-of-file");
     CHECK(error_of("[platforms.macos]\narchs = [\"arm64\"]\n[platforms.macos]\n") ==
           "t.toml:3:1: Error while parsing table header: cannot redefine existing table "
           "'platforms.macos'");
@@ -436,8 +437,9 @@ TEST_CASE("catalog: validation errors name file, line and column")
   }
   SUBCASE("two releases equal by precedence")
   {
-    CHECK(error_of(k_head + k_storage + "[[releases]]\nversion = \"1.8\"\n[[releases]]\n"
-                                        "version = \"2\"\n[[releases]]\nversion = \"v1.8.0+b7\"\n") ==
+    CHECK(error_of(k_head + k_storage +
+                   "[[releases]]\nversion = \"1.8\"\n[[releases]]\n"
+                   "version = \"2\"\n[[releases]]\nversion = \"v1.8.0+b7\"\n") ==
           "t.toml:16:1: release 1.8.0+b7 has the same precedence as release 1.8 at line 12");
   }
   SUBCASE("malformed version")
@@ -501,23 +503,27 @@ TEST_CASE("catalog: validation errors name file, line and column")
   }
   SUBCASE("relative path with a leading /")
   {
-    CHECK(error_of(release("  platform = \"windows\"\n  arch = \"x86_64\"\n  path = \"/a.msi\"\n")) ==
-          "t.toml:18:10: path \"/a.msi\" must be relative (no leading '/')");
+    CHECK(
+      error_of(release("  platform = \"windows\"\n  arch = \"x86_64\"\n  path = \"/a.msi\"\n")) ==
+      "t.toml:18:10: path \"/a.msi\" must be relative (no leading '/')");
   }
   SUBCASE("relative path with a backslash")
   {
-    CHECK(error_of(release("  platform = \"windows\"\n  arch = \"x86_64\"\n  path = 'w\\a.msi'\n")) ==
-          "t.toml:18:10: path \"w\\a.msi\" contains a backslash (use '/')");
+    CHECK(
+      error_of(release("  platform = \"windows\"\n  arch = \"x86_64\"\n  path = 'w\\a.msi'\n")) ==
+      "t.toml:18:10: path \"w\\a.msi\" contains a backslash (use '/')");
   }
   SUBCASE("relative path with a control character")
   {
-    CHECK(error_of(release("  platform = \"windows\"\n  arch = \"x86_64\"\n  path = \"a\\r\\n.msi\"\n")) ==
+    CHECK(error_of(
+            release("  platform = \"windows\"\n  arch = \"x86_64\"\n  path = \"a\\r\\n.msi\"\n")) ==
           "t.toml:18:10: path \"a\r\n.msi\" contains a control character");
   }
   SUBCASE("relative path with an empty segment")
   {
-    CHECK(error_of(release("  platform = \"windows\"\n  arch = \"x86_64\"\n  path = \"w//a.msi\"\n")) ==
-          "t.toml:18:10: path \"w//a.msi\" has an empty segment");
+    CHECK(
+      error_of(release("  platform = \"windows\"\n  arch = \"x86_64\"\n  path = \"w//a.msi\"\n")) ==
+      "t.toml:18:10: path \"w//a.msi\" has an empty segment");
   }
   SUBCASE("both path and url")
   {
@@ -551,24 +557,27 @@ TEST_CASE("catalog: validation errors name file, line and column")
   }
   SUBCASE("malformed sha256")
   {
-    CHECK(error_of(release("  platform = \"windows\"\n  arch = \"x86_64\"\n  path = \"a\"\n  sha256 = "
-                           "\"abc\"\n")) ==
-          "t.toml:19:12: sha256 \"abc\" is not 64 hexadecimal digits");
-    CHECK(error_of(release("  platform = \"windows\"\n  arch = \"x86_64\"\n  path = \"a\"\n  sha256 = "
-                           "\"zz5550935517edc9fa5d056a94ea014853309056192232222d392a678671cbb\"\n")) ==
-          "t.toml:19:12: sha256 \"zz5550935517edc9fa5d056a94ea014853309056192232222d392a678671cbb\" "
-          "is not 64 hexadecimal digits");
+    CHECK(error_of(
+            release("  platform = \"windows\"\n  arch = \"x86_64\"\n  path = \"a\"\n  sha256 = "
+                    "\"abc\"\n")) == "t.toml:19:12: sha256 \"abc\" is not 64 hexadecimal digits");
+    CHECK(
+      error_of(release("  platform = \"windows\"\n  arch = \"x86_64\"\n  path = \"a\"\n  sha256 = "
+                       "\"zz5550935517edc9fa5d056a94ea014853309056192232222d392a678671cbb\"\n")) ==
+      "t.toml:19:12: sha256 \"zz5550935517edc9fa5d056a94ea014853309056192232222d392a678671cbb\" "
+      "is not 64 hexadecimal digits");
   }
   SUBCASE("negative size")
   {
-    CHECK(error_of(release("  platform = \"windows\"\n  arch = \"x86_64\"\n  path = \"a\"\n  size = -1\n")) ==
+    CHECK(error_of(release(
+            "  platform = \"windows\"\n  arch = \"x86_64\"\n  path = \"a\"\n  size = -1\n")) ==
           "t.toml:19:10: size must be at least 0, not -1");
   }
   SUBCASE("published_at without offset")
   {
-    CHECK(error_of(k_head + "[[releases]]\nversion = \"1\"\npublished_at = 2026-10-01T12:00:00\n") ==
-          "t.toml:12:16: published_at must be a date-time with offset, e.g. 2026-10-01T12:00:00Z, "
-          "not a date-time");
+    CHECK(
+      error_of(k_head + "[[releases]]\nversion = \"1\"\npublished_at = 2026-10-01T12:00:00\n") ==
+      "t.toml:12:16: published_at must be a date-time with offset, e.g. 2026-10-01T12:00:00Z, "
+      "not a date-time");
   }
   SUBCASE("bad base_url")
   {
@@ -603,8 +612,9 @@ TEST_CASE("catalog: validation errors name file, line and column")
     CHECK(error_of("[server]\nheader_timeout = \"10\"\n") ==
           "t.toml:2:18: header_timeout \"10\" is not a duration (a positive whole number and a "
           "unit: 90s, 15m, 1h, 7d)");
-    CHECK(error_of("[server]\napi_prefix = \"v2/\"\n") ==
-          "t.toml:2:14: api_prefix \"v2/\" must start with '/' and not end with one (e.g. \"/v2\")");
+    CHECK(
+      error_of("[server]\napi_prefix = \"v2/\"\n") ==
+      "t.toml:2:14: api_prefix \"v2/\" must start with '/' and not end with one (e.g. \"/v2\")");
     CHECK(error_of("[server]\nmax_connections = 0\n") ==
           "t.toml:2:19: max_connections must be at least 1, not 0");
   }
@@ -624,6 +634,88 @@ TEST_CASE("catalog: validation errors name file, line and column")
 TEST_CASE("catalog: a failed load leaves nothing behind")
 {
   // The error is the only result: there is no partially filled catalog to use.
-  auto result = agentdl::parse_catalog(k_head + "[[releases]]\nversion = \"1\"\nbogus = 1\n", "t.toml");
+  auto result =
+    agentdl::parse_catalog(k_head + "[[releases]]\nversion = \"1\"\nbogus = 1\n", "t.toml");
   CHECK_FALSE(result.has_value());
+}
+
+namespace {
+
+// Three releases (at lines 12, 19 and 26, after k_head and k_storage): enough
+// for the loader to parse the file one [[releases]] block at a time.
+std::string three_releases(const std::string& third_artifact_body)
+{
+  return k_head + k_storage + R"([[releases]]
+version = "1.8.3"
+channels = ["stable"]
+  [[releases.artifacts]]
+  platform = "windows"
+  arch = "x86_64"
+  path = "w/1.8.3.msi"
+[[releases]]
+version = "1.9.0-beta.1"
+channels = ["latest"]
+  [[releases.artifacts]]
+  platform = "macos"
+  arch = "arm64"
+  path = "m/1.9.0-beta.1.pkg"
+[[ releases ]]  # spaces and a comment are fine
+version = "1.7"
+channels = ["stable"]
+  [[releases.artifacts]]
+)" + third_artifact_body;
+}
+
+} // namespace
+
+TEST_CASE("catalog: a file read one release block at a time")
+{
+  const std::string good =
+    "  platform = \"windows\"\n  arch = \"x86_64\"\n  path = \"w/1.7.msi\"\n";
+  SUBCASE("loads like the whole file would")
+  {
+    const auto blocks = load(three_releases(good));
+    // A table after the releases makes the loader parse the file whole.
+    const auto whole = load(three_releases(good) + "[server]\nthreads = 3\n");
+    CHECK(whole.server.threads == 3);
+    REQUIRE(blocks.releases.size() == 3);
+    REQUIRE(whole.releases.size() == 3);
+    for (std::size_t i = 0; i < 3; ++i) {
+      CHECK(blocks.releases[i].version.str() == whole.releases[i].version.str());
+      CHECK(blocks.releases[i].pos.line == whole.releases[i].pos.line);
+      CHECK(blocks.releases[i].artifacts[0].location == whole.releases[i].artifacts[0].location);
+      CHECK(blocks.releases[i].artifacts[0].pos.line == whole.releases[i].artifacts[0].pos.line);
+      CHECK(blocks.releases[i].channels == whole.releases[i].channels);
+    }
+    CHECK(blocks.releases[2].pos.line == 26);
+    CHECK(blocks.releases[2].artifacts[0].pos.line == 29);
+    CHECK(blocks.channels[*blocks.find_channel("latest")].current == 0);
+    CHECK(blocks.find_release(*agentdl::Version::parse("1.7.0")) == 2);
+  }
+  SUBCASE("errors in a later block name the line in the file")
+  {
+    CHECK(
+      error_of(three_releases("  platform = \"linux\"\n  arch = \"x86_64\"\n  path = \"a\"\n")) ==
+      "t.toml:30:14: artifact for unknown platform \"linux\" (declared: macos, windows)");
+    CHECK(error_of(three_releases("  platform = \"windows\"\n  arch = x86_64\n")) ==
+          "t.toml:31:10: Error while parsing value: could not determine value type");
+    // The same errors when a table after the releases makes it one parse.
+    CHECK(error_of(three_releases("  platform = \"linux\"\n  arch = \"x86_64\"\n  path = \"a\"\n") +
+                   "[server]\n") ==
+          "t.toml:30:14: artifact for unknown platform \"linux\" (declared: macos, windows)");
+  }
+  SUBCASE("a platform declared after the releases is found")
+  {
+    const auto catalog =
+      load(three_releases("  platform = \"linux\"\n  arch = \"x86_64\"\n  path = \"a\"\n") +
+           "[platforms.linux]\narchs = [\"x86_64\"]\n");
+    CHECK(catalog.releases[2].artifacts[0].location == "https://dl.example.com/agent/a");
+  }
+  SUBCASE("a multi-line string that holds a header line is not split there")
+  {
+    const auto catalog =
+      load(three_releases(good) + "[mirror]\nroot = \"\"\"\n[[releases]]\n\"\"\"\n");
+    CHECK(catalog.releases.size() == 3);
+    CHECK(catalog.mirror.root == "[[releases]]\n");
+  }
 }
