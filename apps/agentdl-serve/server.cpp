@@ -18,6 +18,7 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -44,6 +45,14 @@ constexpr std::size_t k_linger_bytes = 64 * 1024;
 void log_error(std::string_view message)
 {
   fmt::print(stderr, "agentdl-serve: {}\n", message);
+}
+
+// The time as of the last sweep (k_sweep_interval), for setting deadlines.
+std::atomic<Clock::rep> g_coarse_now{ Clock::now().time_since_epoch().count() };
+
+Clock::time_point coarse_now()
+{
+  return Clock::time_point(Clock::duration(g_coarse_now.load(std::memory_order_relaxed)));
 }
 
 // Returns the current time as an HTTP date, formatted once per second per thread.
@@ -175,8 +184,11 @@ using Socket = net::basic_stream_socket<tcp, Executor>;
 // itself, and one with CR or LF would split the response, so it is dropped.
 void append_header(std::string& out, std::string_view name, std::string_view value)
 {
-  if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) {
-    return;
+  // A plain loop: find_first_of with a set of three calls memchr per character.
+  for (const char c : value) {
+    if (c == '\r' || c == '\n' || c == '\0') {
+      return;
+    }
   }
   out += name;
   out += ": ";
@@ -394,6 +406,7 @@ private:
       m_body_bytes = response.body.size();
     }
     m_keep_alive = keep_alive;
+    m_rejected = false;
     m_status = response.status;
     m_route = response.route;
     m_token_name = response.token_name;
@@ -427,6 +440,7 @@ private:
       body.size(),
       head ? std::string() : body);
     m_body_bytes = head ? 0 : body.size();
+    m_rejected = true;
     m_keep_alive = false;
     m_status = status;
     m_route = "unknown";
@@ -475,7 +489,13 @@ private:
       return;
     }
     if (!m_keep_alive) {
-      linger();
+      // As nginx decides: linger only where input may be left unread (a
+      // rejected request, pipelined bytes); a plain last request closes now.
+      if (m_rejected || m_buffer.size() > 0) {
+        linger();
+      } else {
+        close();
+      }
       return;
     }
     wait_for_request();
@@ -521,7 +541,9 @@ private:
   // enforces it, so no timer is armed and cancelled per operation.
   void set_deadline(std::chrono::seconds timeout)
   {
-    m_deadline.store((Clock::now() + timeout).time_since_epoch().count(),
+    // The sweeper's clock: deadlines are only checked every k_sweep_interval,
+    // so reading the real clock here, twice a request, would buy nothing.
+    m_deadline.store((coarse_now() + timeout).time_since_epoch().count(),
                      std::memory_order_relaxed);
   }
 
@@ -562,6 +584,7 @@ private:
   std::size_t m_header_bytes = 0; // of the request being read
   std::size_t m_linger_bytes = 0; // discarded after the last response
   bool m_first_request = true;    // no request answered yet on this connection
+  bool m_rejected = false;        // the last response refused its request
   std::string_view m_route = "unknown";
   std::string m_token_name;
 };
@@ -667,6 +690,9 @@ private:
       });
       return;
     }
+    // As nginx's tcp_nodelay: a response goes out at once, whatever is unacknowledged.
+    beast::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
     auto session = std::make_shared<Session>(std::move(socket), m_peer, m_state, m_registry);
     if (static_cast<std::size_t>(m_state.metrics().connections()) >
         m_state.settings().max_connections) {
@@ -741,7 +767,9 @@ int run_server(State& state, const std::vector<ListenAddress>& listen)
   // Timeouts: one timer for all connections, ticking a few times a second.
   net::steady_timer sweeper(ioc);
   std::function<void()> sweep = [&] {
-    registry.sweep(Clock::now());
+    const auto now = Clock::now();
+    g_coarse_now.store(now.time_since_epoch().count(), std::memory_order_relaxed);
+    registry.sweep(now);
     sweeper.expires_after(k_sweep_interval);
     sweeper.async_wait([&](beast::error_code ec) {
       if (!ec) {
