@@ -24,10 +24,7 @@ int report(const Error& error)
 
 Expected<Catalog> load(const std::optional<std::string>& flag)
 {
-  const auto path = AGENTDL_TRY(find_catalog(flag, process_getenv, [](const auto& p) {
-    std::error_code ec;
-    return std::filesystem::is_regular_file(p, ec);
-  }));
+  const auto path = AGENTDL_TRY(find_catalog(flag));
   return load_catalog(path);
 }
 

@@ -69,10 +69,7 @@ int serve_main(int argc, char** argv)
     return 2;
   }
 
-  const auto path = agentdl::find_catalog(config, agentdl::process_getenv, [](const auto& p) {
-    std::error_code ec;
-    return std::filesystem::is_regular_file(p, ec);
-  });
+  const auto path = agentdl::find_catalog(config);
   if (!path) {
     print_error(path.error().message);
     return 7;

@@ -2,6 +2,7 @@
 
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/url/grammar/ci_string.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 #include <fmt/chrono.h>
@@ -9,7 +10,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 
 namespace agentdl {
 
@@ -24,11 +24,9 @@ bool is_secret(std::string_view key)
                                                                   "x-amz-signature",
                                                                   "x-amz-credential",
                                                                   "x-amz-security-token" };
-  std::string lower(key);
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) {
-    return static_cast<char>(std::tolower(c));
+  return std::any_of(k_secret_keys.begin(), k_secret_keys.end(), [&](std::string_view secret) {
+    return boost::urls::grammar::ci_is_equal(key, secret);
   });
-  return std::find(k_secret_keys.begin(), k_secret_keys.end(), lower) != k_secret_keys.end();
 }
 
 } // namespace

@@ -41,17 +41,6 @@ const std::vector<std::pair<std::string, std::string>> k_builtin_arch_aliases = 
   { "x64", "x86_64" },
 };
 
-std::string lowercase(std::string_view s)
-{
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-  return out;
-}
-
 bool is_valid_name(std::string_view s)
 {
   if (s.empty() || s.size() > 64) {
@@ -1222,6 +1211,17 @@ std::string canonical(std::string_view name,
 }
 
 } // namespace
+
+std::string lowercase(std::string_view text)
+{
+  std::string out(text);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') {
+      c = static_cast<char>(c - 'A' + 'a');
+    }
+  }
+  return out;
+}
 
 const Artifact* Release::find_artifact(PlatformId platform, ArchId arch) const
 {

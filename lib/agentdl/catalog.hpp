@@ -197,6 +197,9 @@ struct ListenAddress
 // Parses "HOST:PORT" or "[IPv6]:PORT"; the error says what is wrong.
 std::expected<ListenAddress, std::string> parse_listen_address(std::string_view text);
 
+// Returns `text` with ASCII letters lowercased: names match case-insensitively.
+std::string lowercase(std::string_view text);
+
 // Returns the name of `signing` as written in the catalog ("nginx-secure-link").
 std::string_view signing_name(Signing signing);
 

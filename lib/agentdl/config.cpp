@@ -45,6 +45,14 @@ Expected<std::filesystem::path> find_catalog(const std::optional<std::string>& f
                           fmt::join(tried, ", ")));
 }
 
+Expected<std::filesystem::path> find_catalog(const std::optional<std::string>& flag)
+{
+  return find_catalog(flag, process_getenv, [](const std::filesystem::path& path) {
+    std::error_code ec;
+    return std::filesystem::is_regular_file(path, ec);
+  });
+}
+
 std::optional<std::string> process_getenv(std::string_view name)
 {
   const char* value = std::getenv(std::string(name).c_str());

@@ -30,6 +30,10 @@ Expected<std::filesystem::path> find_catalog(const std::optional<std::string>& f
                                              const GetEnv& getenv,
                                              const FileExists& exists);
 
+// Returns the catalog to load as find_catalog above does, with the process's
+// environment and the real filesystem (a directory is not a catalog file).
+Expected<std::filesystem::path> find_catalog(const std::optional<std::string>& flag);
+
 // Reads the real process environment.
 std::optional<std::string> process_getenv(std::string_view name);
 

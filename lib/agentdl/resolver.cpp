@@ -159,13 +159,7 @@ Expected<const Channel*> find_channel(const Catalog& catalog, std::optional<std:
     }
     return &catalog.channels[*catalog.default_channel];
   }
-  std::string lower(*name);
-  for (char& c : lower) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-  const auto id = catalog.find_channel(lower);
+  const auto id = catalog.find_channel(lowercase(*name));
   if (!id) {
     return bad_parameter(name->empty() ? std::string("empty parameter \"channel\"")
                                        : fmt::format("unknown channel \"{}\"", *name),
