@@ -2,6 +2,7 @@
 
 #include <agentdl/catalog.hpp>
 #include <agentdl/config.hpp>
+#include <agentdl/crypto.hpp>
 #include <agentdl/output.hpp>
 #include <agentdl/resolver.hpp>
 #include <agentdl/token.hpp>
@@ -119,6 +120,9 @@ int run_check(const CheckOptions& options)
 
 int run_token_new()
 {
+  if (const auto ready = crypto_init(); !ready) {
+    return report(ready.error());
+  }
   const auto token = new_token();
   if (!token) {
     return report(token.error());
@@ -143,6 +147,9 @@ int run_token_hash()
                   "give one token on one line");
       return 2;
     }
+  }
+  if (const auto ready = crypto_init(); !ready) {
+    return report(ready.error());
   }
   return emit(sha256_hex(input) + "\n");
 }

@@ -7,6 +7,7 @@
 
 #include <agentdl/catalog.hpp>
 #include <agentdl/config.hpp>
+#include <agentdl/crypto.hpp>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -69,6 +70,10 @@ int serve_main(int argc, char** argv)
     return 2;
   }
 
+  if (const auto ready = agentdl::crypto_init(); !ready) {
+    print_error(ready.error().message);
+    return 1;
+  }
   const auto path = agentdl::find_catalog(config);
   if (!path) {
     print_error(path.error().message);

@@ -1,10 +1,8 @@
 #include <agentdl/auth.hpp>
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
+#include <agentdl/crypto.hpp>
 
 #include <array>
-#include <memory>
 
 namespace agentdl {
 
@@ -24,33 +22,19 @@ bool iequals(std::string_view a, std::string_view b)
   return true;
 }
 
-// Returns the SHA-256 of `data`. Runs once per request: the digest is fetched
-// once and the context reused per thread, which EVP_Digest would redo per call.
-std::array<unsigned char, 32> sha256(std::string_view data)
+std::span<const unsigned char> as_bytes(std::string_view text)
 {
-  static EVP_MD* const k_sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  thread_local const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
-                                                                                 &EVP_MD_CTX_free);
-  std::array<unsigned char, 32> digest{};
-  unsigned int length = 0;
-  if (!k_sha256 || !ctx || EVP_DigestInit_ex2(ctx.get(), k_sha256, nullptr) != 1 ||
-      EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1 ||
-      EVP_DigestFinal_ex(ctx.get(), digest.data(), &length) != 1) {
-    // Matches no configured digest, so the caller is refused, never let in.
-    digest.fill(0xff);
-  }
-  return digest;
+  return { reinterpret_cast<const unsigned char*>(text.data()), text.size() };
 }
 
 // Returns sha256(`token`), remembering the last token hashed on this thread:
 // a client sends the same token with every request, and hashing is the
 // largest cost of answering one. The token is compared in constant time.
-std::array<unsigned char, 32> cached_sha256(std::string_view token)
+Sha256Digest cached_sha256(std::string_view token)
 {
   thread_local std::string last_token;
-  thread_local std::array<unsigned char, 32> last_digest{};
-  if (!last_token.empty() && token.size() == last_token.size() &&
-      CRYPTO_memcmp(token.data(), last_token.data(), token.size()) == 0) {
+  thread_local Sha256Digest last_digest{};
+  if (!last_token.empty() && equal_constant_time(as_bytes(token), as_bytes(last_token))) {
     return last_digest;
   }
   last_digest = sha256(token);
@@ -95,7 +79,7 @@ Expected<Caller> authenticate(const Catalog& catalog, std::optional<std::string_
   // does not tell which (or whether one) matched.
   const TokenEntry* match = nullptr;
   for (const auto& entry : catalog.auth.tokens) {
-    const bool equal = CRYPTO_memcmp(entry.sha256.data(), digest.data(), digest.size()) == 0;
+    const bool equal = equal_constant_time(entry.sha256, digest);
     if (equal && !match) {
       match = &entry;
     }

@@ -82,5 +82,5 @@ inline std::unexpected<Error> fail(Errc code, std::string message, std::vector<D
     if (!agentdl_try_result_) {                                                                    \
       return std::unexpected(std::move(agentdl_try_result_).error());                              \
     }                                                                                              \
-    std::move(*agentdl_try_result_);                                                               \
+    *std::move(agentdl_try_result_);                                                               \
   })

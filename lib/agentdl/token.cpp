@@ -1,7 +1,6 @@
 #include <agentdl/token.hpp>
 
-#include <openssl/evp.h>
-#include <openssl/rand.h>
+#include <agentdl/crypto.hpp>
 
 #include <array>
 
@@ -10,9 +9,7 @@ namespace agentdl {
 Expected<std::string> new_token()
 {
   std::array<unsigned char, 32> bytes{};
-  if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) {
-    return fail(Errc::internal, "the system's random number generator failed");
-  }
+  AGENTDL_TRY(random_bytes(bytes));
   static constexpr std::string_view k_alphabet =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   std::string out;
@@ -32,18 +29,21 @@ Expected<std::string> new_token()
   return out;
 }
 
-std::string sha256_hex(std::string_view data)
+std::string to_hex(std::span<const unsigned char> bytes)
 {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int length = 0;
-  EVP_Digest(data.data(), data.size(), digest.data(), &length, EVP_sha256(), nullptr);
   static constexpr std::string_view k_hex = "0123456789abcdef";
   std::string out;
-  for (unsigned int i = 0; i < length; ++i) {
-    out += k_hex[digest[i] >> 4];
-    out += k_hex[digest[i] & 0xf];
+  out.reserve(bytes.size() * 2);
+  for (const auto byte : bytes) {
+    out += k_hex[byte >> 4];
+    out += k_hex[byte & 0xf];
   }
   return out;
+}
+
+std::string sha256_hex(std::string_view data)
+{
+  return to_hex(sha256(data));
 }
 
 } // namespace agentdl

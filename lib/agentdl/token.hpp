@@ -3,6 +3,7 @@
 
 #include <agentdl/error.hpp>
 
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -10,7 +11,11 @@ namespace agentdl {
 
 // Returns a new token: 32 bytes from the OS's CSPRNG (OpenSSL RAND_bytes),
 // base64url without padding (43 characters). Fails only if the CSPRNG does.
+// This and sha256_hex() need crypto_init() (crypto.hpp) first.
 Expected<std::string> new_token();
+
+// Returns `bytes` as lowercase hex.
+std::string to_hex(std::span<const unsigned char> bytes);
 
 // Returns the lowercase hex SHA-256 of `data`.
 std::string sha256_hex(std::string_view data);

@@ -1,3 +1,4 @@
+#include <agentdl/crypto.hpp>
 #include <agentdl/token.hpp>
 
 #include <doctest/doctest.h>
@@ -6,6 +7,7 @@
 
 TEST_CASE("token: sha256 of known inputs")
 {
+  REQUIRE(agentdl::crypto_init().has_value());
   CHECK(agentdl::sha256_hex("") ==
         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   CHECK(agentdl::sha256_hex("abc") ==
@@ -14,6 +16,7 @@ TEST_CASE("token: sha256 of known inputs")
 
 TEST_CASE("token: new tokens are 43 URL-safe characters and differ")
 {
+  REQUIRE(agentdl::crypto_init().has_value());
   const auto a = agentdl::new_token();
   const auto b = agentdl::new_token();
   REQUIRE(a.has_value());

@@ -1,0 +1,110 @@
+#include <agentdl/crypto.hpp>
+
+#include "crypto_api.hpp"
+
+#include <memory>
+#include <stdexcept>
+
+namespace agentdl {
+
+namespace {
+
+// Returns the libcrypto table; crypto_init() has loaded it, so failing here
+// is a bug in the caller.
+const detail::OpenSslApi& api()
+{
+  static const detail::OpenSslApi& k_api = []() -> const detail::OpenSslApi& {
+    auto loaded = detail::openssl_api();
+    if (!loaded) {
+      throw std::logic_error("crypto used before crypto_init(): " + loaded.error().message);
+    }
+    return **loaded;
+  }();
+  return k_api;
+}
+
+// SHA-256 fetched once: EVP_sha256() would look it up again per digest.
+const EVP_MD* sha256_md()
+{
+  static EVP_MD* const k_md = api().md_fetch(nullptr, "SHA256", nullptr);
+  return k_md;
+}
+
+EVP_MD_CTX* context(void* p)
+{
+  return static_cast<EVP_MD_CTX*>(p);
+}
+
+} // namespace
+
+Expected<void> crypto_init()
+{
+  AGENTDL_TRY(detail::openssl_api());
+  if (!sha256_md()) {
+    return fail(Errc::internal, "libcrypto has no SHA-256");
+  }
+  return {};
+}
+
+Sha256::Sha256()
+  : m_context(api().md_ctx_new())
+{
+  if (!m_context || api().digest_init(context(m_context), sha256_md(), nullptr) != 1) {
+    api().md_ctx_free(context(m_context));
+    throw std::runtime_error("libcrypto cannot start a SHA-256 digest");
+  }
+}
+
+Sha256::~Sha256()
+{
+  api().md_ctx_free(context(m_context));
+}
+
+void Sha256::update(std::span<const unsigned char> data)
+{
+  api().digest_update(context(m_context), data.data(), data.size());
+}
+
+void Sha256::update(std::string_view data)
+{
+  api().digest_update(context(m_context), data.data(), data.size());
+}
+
+Sha256Digest Sha256::finish()
+{
+  Sha256Digest digest{};
+  unsigned int length = 0;
+  api().digest_final(context(m_context), digest.data(), &length);
+  return digest;
+}
+
+// Runs once per request in agentdl-serve: the context is made once per thread.
+Sha256Digest sha256(std::string_view data)
+{
+  const auto& openssl = api();
+  thread_local const std::unique_ptr<EVP_MD_CTX, decltype(openssl.md_ctx_free)> ctx(
+    openssl.md_ctx_new(), openssl.md_ctx_free);
+  Sha256Digest digest{};
+  unsigned int length = 0;
+  if (!sha256_md() || !ctx || openssl.digest_init(ctx.get(), sha256_md(), nullptr) != 1 ||
+      openssl.digest_update(ctx.get(), data.data(), data.size()) != 1 ||
+      openssl.digest_final(ctx.get(), digest.data(), &length) != 1) {
+    throw std::runtime_error("libcrypto failed to compute a SHA-256");
+  }
+  return digest;
+}
+
+Expected<void> random_bytes(std::span<unsigned char> out)
+{
+  if (api().rand_bytes(out.data(), static_cast<int>(out.size())) != 1) {
+    return fail(Errc::internal, "the system's random number generator failed");
+  }
+  return {};
+}
+
+bool equal_constant_time(std::span<const unsigned char> a, std::span<const unsigned char> b)
+{
+  return a.size() == b.size() && api().memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+} // namespace agentdl

@@ -1,0 +1,56 @@
+// SHA-256, random bytes and constant-time comparison: everything agentdl needs
+// from a crypto library (OpenSSL's libcrypto).
+//
+// The functions call libcrypto through a table of function pointers
+// (crypto_api.hpp), filled in one of two ways chosen when linking:
+// `agentdl_crypto_linked` links libcrypto, for agentdl-serve and the tests;
+// `agentdl_crypto_dlopen` loads libcrypto.so.3 in crypto_init(), for the
+// `agentdl` command line, most of whose runs (a local resolve) need no crypto
+// and should not pay for loading it.
+#pragma once
+
+#include <agentdl/error.hpp>
+
+#include <array>
+#include <span>
+#include <string_view>
+
+namespace agentdl {
+
+using Sha256Digest = std::array<unsigned char, 32>;
+
+// Makes the crypto library ready. Call once before anything below; fails only
+// when the library is loaded at run time and cannot be (the message names it).
+Expected<void> crypto_init();
+
+// An incremental SHA-256: update() with the data in pieces, then finish().
+class Sha256
+{
+public:
+  Sha256();
+  ~Sha256();
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+
+  // Adds `data` to the hashed input.
+  void update(std::span<const unsigned char> data);
+  void update(std::string_view data);
+
+  // Returns the digest of everything added; the object is then spent.
+  Sha256Digest finish();
+
+private:
+  void* m_context; // EVP_MD_CTX
+};
+
+// Returns the SHA-256 of `data`; cheap to call per request.
+Sha256Digest sha256(std::string_view data);
+
+// Fills `out` from the operating system's CSPRNG; fails only if that does.
+Expected<void> random_bytes(std::span<unsigned char> out);
+
+// Tells whether `a` and `b` (of the same size) are equal, taking the same time
+// wherever they differ.
+bool equal_constant_time(std::span<const unsigned char> a, std::span<const unsigned char> b);
+
+} // namespace agentdl

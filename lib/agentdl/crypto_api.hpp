@@ -1,0 +1,29 @@
+// The libcrypto functions crypto.cpp calls, as a table of pointers typed by
+// OpenSSL's own declarations. Private to crypto.cpp and its two back ends.
+#pragma once
+
+#include <agentdl/error.hpp>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+namespace agentdl::detail {
+
+struct OpenSslApi
+{
+  decltype(&::EVP_MD_fetch) md_fetch = nullptr;
+  decltype(&::EVP_MD_CTX_new) md_ctx_new = nullptr;
+  decltype(&::EVP_MD_CTX_free) md_ctx_free = nullptr;
+  decltype(&::EVP_DigestInit_ex2) digest_init = nullptr;
+  decltype(&::EVP_DigestUpdate) digest_update = nullptr;
+  decltype(&::EVP_DigestFinal_ex) digest_final = nullptr;
+  decltype(&::RAND_bytes) rand_bytes = nullptr;
+  decltype(&::CRYPTO_memcmp) memcmp = nullptr;
+};
+
+// Returns the table, filled: linked (crypto_linked.cpp) or loaded from
+// libcrypto.so.3 on the first call (crypto_dlopen.cpp).
+Expected<const OpenSslApi*> openssl_api();
+
+} // namespace agentdl::detail
