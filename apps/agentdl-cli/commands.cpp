@@ -1,7 +1,11 @@
 #include "commands.hpp"
 
+#include "interrupt.hpp"
+#include "remote.hpp"
+
 #include <agentdl/catalog.hpp>
 #include <agentdl/config.hpp>
+#include <agentdl/location.hpp>
 #include <agentdl/crypto.hpp>
 #include <agentdl/output.hpp>
 #include <agentdl/resolver.hpp>
@@ -9,9 +13,11 @@
 
 #include <fmt/format.h>
 
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <iterator>
+#include <system_error>
 
 namespace agentdl::cli {
 
@@ -45,6 +51,48 @@ std::optional<std::string_view> view(const std::optional<std::string>& s)
   return s ? std::optional<std::string_view>(*s) : std::nullopt;
 }
 
+Query make_query(const QueryOptions& options)
+{
+  return Query{
+    .channel = view(options.channel),
+    .version = view(options.version),
+    .platform = view(options.platform),
+    .arch = view(options.arch),
+  };
+}
+
+// Returns the server to ask, or nullopt for a local catalog.
+Expected<std::optional<Server>> remote_source(const SourceOptions& options)
+{
+  auto server = AGENTDL_TRY(find_server(options.server, options.token_file));
+  if (!server && options.token_file) {
+    return fail(Errc::usage, "--token-file needs a server: give --server URL or set AGENTDL_SERVER");
+  }
+  return server;
+}
+
+// Returns what to download for `query`: from the server, or from the catalog.
+Expected<Wanted> find_wanted(HttpClient& client,
+                             const std::optional<Server>& server,
+                             const DownloadOptions& options)
+{
+  const auto query = make_query(options.query);
+  if (server) {
+    auto located = AGENTDL_TRY(locate(client, *server, query));
+    return Wanted{ .url = located.url,
+                   .filename = url_filename(located.url),
+                   .sha256 = std::move(located.sha256),
+                   .size = located.size };
+  }
+  const auto catalog = AGENTDL_TRY(load(options.source.config));
+  const auto resolution = AGENTDL_TRY(resolve(catalog, query));
+  const auto& artifact = *resolution.artifact;
+  return Wanted{ .url = artifact.location,
+                 .filename = artifact.filename,
+                 .sha256 = artifact.sha256,
+                 .size = artifact.size };
+}
+
 } // namespace
 
 void print_error(std::string_view message)
@@ -54,16 +102,30 @@ void print_error(std::string_view message)
 
 int run_resolve(const ResolveOptions& options)
 {
-  auto catalog = load(options.config);
+  const auto server = remote_source(options.source);
+  if (!server) {
+    return report(server.error());
+  }
+  const auto query = make_query(options.query);
+  if (*server) {
+    if (options.explain) {
+      return report(Error(Errc::usage, "--explain needs a local catalog, not a server"));
+    }
+    auto client = HttpClient::create(options.source.http);
+    if (!client) {
+      return report(client.error());
+    }
+    if (options.json) {
+      const auto object = describe(*client, **server, query);
+      return object ? emit(*object + "\n") : report(object.error());
+    }
+    const auto located = locate(*client, **server, query);
+    return located ? emit(located->url + "\n") : report(located.error());
+  }
+  auto catalog = load(options.source.config);
   if (!catalog) {
     return report(catalog.error());
   }
-  const Query query{
-    .channel = view(options.channel),
-    .version = view(options.version),
-    .platform = view(options.platform),
-    .arch = view(options.arch),
-  };
   if (options.explain) {
     for (const auto& line : explain(*catalog, query)) {
       fmt::print(stderr, "agentdl: {}\n", line);
@@ -81,7 +143,26 @@ int run_resolve(const ResolveOptions& options)
 
 int run_list(const ListOptions& options)
 {
-  auto catalog = load(options.config);
+  const auto server = remote_source(options.source);
+  if (!server) {
+    return report(server.error());
+  }
+  if (*server) {
+    auto client = HttpClient::create(options.source.http);
+    if (!client) {
+      return report(client.error());
+    }
+    const auto releases = list_releases(*client, **server, view(options.channel));
+    if (!releases) {
+      return report(releases.error());
+    }
+    if (options.json) {
+      return emit(*releases + "\n");
+    }
+    const auto table = releases_table(*releases);
+    return table ? emit(*table) : report(table.error());
+  }
+  auto catalog = load(options.source.config);
   if (!catalog) {
     return report(catalog.error());
   }
@@ -93,8 +174,57 @@ int run_list(const ListOptions& options)
     }
     channel = static_cast<ChannelId>(*found - catalog->channels.data());
   }
-  return emit(options.json ? releases_json(*catalog, channel) + "\n"
-                           : releases_table(*catalog, channel));
+  const auto json = releases_json(*catalog, channel);
+  if (options.json) {
+    return emit(json + "\n");
+  }
+  const auto table = releases_table(json);
+  return table ? emit(*table) : report(table.error());
+}
+
+int run_download(const DownloadOptions& options)
+{
+  // Ctrl-C from here on stops the transfer and keeps the .part.
+  const InterruptGuard guard;
+  const auto server = remote_source(options.source);
+  if (!server) {
+    return report(server.error());
+  }
+  if (const auto ready = crypto_init(); !ready) {
+    return report(ready.error());
+  }
+  auto client = HttpClient::create(options.source.http);
+  if (!client) {
+    return report(client.error());
+  }
+  std::error_code ec;
+  if (options.save.directory && !std::filesystem::is_directory(*options.save.directory, ec)) {
+    print_error(fmt::format("-d {}: no such directory", *options.save.directory));
+    return 1;
+  }
+  const auto wanted = find_wanted(*client, *server, options);
+  if (!wanted) {
+    return report(wanted.error());
+  }
+  const auto target = target_path(*wanted, options.save);
+  if (!target) {
+    return report(target.error());
+  }
+  const auto saved = download(*client, *wanted, *target, options.save);
+  if (const int signal = interrupted(); signal != 0) {
+    print_error(fmt::format("interrupted; {}.part kept: run the same command again to resume",
+                            target->string()));
+    return 128 + signal;
+  }
+  if (!saved) {
+    return report(saved.error());
+  }
+  if (wanted->sha256.empty()) {
+    fmt::print(stderr,
+               "agentdl: warning: no sha256 known for {}; saved without verifying its content\n",
+               wanted->filename);
+  }
+  return emit(saved->path.string() + "\n");
 }
 
 int run_check(const CheckOptions& options)

@@ -2,27 +2,54 @@
 // and returns the process exit code.
 #pragma once
 
+#include "download.hpp"
+#include "http.hpp"
+
 #include <optional>
 #include <string>
 
 namespace agentdl::cli {
 
-struct ResolveOptions
+// Where the releases come from: a server (--server, $AGENTDL_SERVER) or a
+// catalog file (--config and the search of CONTRACT section 7).
+struct SourceOptions
 {
   std::optional<std::string> config;
+  std::optional<std::string> server;
+  std::optional<std::string> token_file;
+  HttpSettings http;
+};
+
+// What a resolve or a download asks for.
+struct QueryOptions
+{
   std::optional<std::string> channel;
   std::optional<std::string> version;
   std::optional<std::string> platform;
   std::optional<std::string> arch;
+};
+
+struct ResolveOptions
+{
+  SourceOptions source;
+  QueryOptions query;
   bool json = false;
   bool explain = false;
 };
 
 struct ListOptions
 {
-  std::optional<std::string> config;
+  SourceOptions source;
   std::optional<std::string> channel;
   bool json = false;
+};
+
+struct DownloadOptions
+{
+  SourceOptions source;
+  QueryOptions query;
+  SaveOptions save;
+  bool quiet = false;
 };
 
 struct CheckOptions
@@ -35,6 +62,9 @@ int run_resolve(const ResolveOptions& options);
 
 // Prints the catalog's releases, newest first.
 int run_list(const ListOptions& options);
+
+// Downloads the artifact `options` asks for, verified, and prints its path.
+int run_download(const DownloadOptions& options);
 
 // Loads the catalog and says whether it is valid.
 int run_check(const CheckOptions& options);

@@ -89,6 +89,65 @@ std::optional<std::string> check_command_words(int argc, char** argv, CLI::App& 
   }
 }
 
+// Adds --server, --token-file and --config (which exclude each other's
+// sources), --connect-timeout and --retries to `command`.
+void add_source_options(CLI::App* command, agentdl::cli::SourceOptions& options)
+{
+  auto* config = command->add_option("--config", options.config, k_config_help)->type_name("FILE");
+  command
+    ->add_option("--server",
+                 options.server,
+                 "Ask the agentdl server at URL, the API base (e.g. https://api.example.com/v2), "
+                 "instead of a catalog (default: $AGENTDL_SERVER)")
+    ->type_name("URL")
+    ->excludes(config);
+  command
+    ->add_option("--token-file",
+                 options.token_file,
+                 "Read the server's bearer token from FILE (default: $AGENTDL_TOKEN)")
+    ->type_name("FILE");
+  command
+    ->add_option("--connect-timeout",
+                 options.http.connect_timeout,
+                 "Seconds allowed to connect to a server")
+    ->type_name("SECONDS")
+    ->default_val(options.http.connect_timeout)
+    ->check(CLI::PositiveNumber);
+  command
+    ->add_option("--retries",
+                 options.http.retries,
+                 "Retry a failed connection or a 5xx answer N times, waiting 1 s, 2 s, 4 s, ...")
+    ->type_name("N")
+    ->default_val(options.http.retries)
+    ->check(CLI::Range(0, 100));
+}
+
+// Adds --channel, --version, --platform and --arch to `command`; returns
+// --version, which alone prints agentdl's version.
+CLI::Option* add_query_options(CLI::App* command, agentdl::cli::QueryOptions& query)
+{
+  auto* channel = command
+                    ->add_option("--channel",
+                                 query.channel,
+                                 "Release channel (default: the catalog's default_channel)")
+                    ->type_name("C");
+  auto* version = command
+                    ->add_option("--version",
+                                 query.version,
+                                 "Release version (e.g. 1.8.3); alone: print agentdl's version")
+                    ->type_name("V")
+                    ->expected(0, 1);
+  channel->excludes(version);
+  command->add_option("--platform", query.platform, "Platform, e.g. windows, macos")->type_name("P");
+  command
+    ->add_option(
+      "--arch",
+      query.arch,
+      "Architecture, e.g. arm64, x86_64 (may be omitted when the platform has a default_arch)")
+    ->type_name("A");
+  return version;
+}
+
 int agentdl_main(int argc, char** argv)
 {
   using namespace agentdl::cli;
@@ -102,29 +161,8 @@ int agentdl_main(int argc, char** argv)
 
   ResolveOptions resolve;
   auto* resolve_cmd = app.add_subcommand("resolve", "Print the URL of an installer");
-  resolve_cmd->add_option("--config", resolve.config, k_config_help)->type_name("FILE");
-  auto* channel_opt = resolve_cmd
-                        ->add_option("--channel",
-                                     resolve.channel,
-                                     "Release channel (default: the catalog's default_channel)")
-                        ->type_name("C");
-  // --version V picks a release; a bare --version prints agentdl's version, as
-  // on every other command.
-  auto* version_opt = resolve_cmd
-                        ->add_option("--version",
-                                     resolve.version,
-                                     "Release version (e.g. 1.8.3); alone: print agentdl's version")
-                        ->type_name("V")
-                        ->expected(0, 1);
-  channel_opt->excludes(version_opt);
-  resolve_cmd->add_option("--platform", resolve.platform, "Platform, e.g. windows, macos")
-    ->type_name("P");
-  resolve_cmd
-    ->add_option(
-      "--arch",
-      resolve.arch,
-      "Architecture, e.g. arm64, x86_64 (may be omitted when the platform has a default_arch)")
-    ->type_name("A");
+  add_source_options(resolve_cmd, resolve.source);
+  auto* resolve_version = add_query_options(resolve_cmd, resolve.query);
   resolve_cmd->add_flag(
     "--json",
     resolve.json,
@@ -132,12 +170,48 @@ int agentdl_main(int argc, char** argv)
   resolve_cmd->add_flag(
     "--explain",
     resolve.explain,
-    "Tell on stderr which releases were considered and why each was passed over");
+    "Tell on stderr which releases were considered and why each was passed over (local catalog)");
   resolve_cmd->footer(k_exit_codes);
+
+  DownloadOptions download;
+  auto* download_cmd = app.add_subcommand(
+    "download", "Download an installer, verify its size and sha256, and print where it is");
+  add_source_options(download_cmd, download.source);
+  auto* download_version = add_query_options(download_cmd, download.query);
+  auto* output_opt =
+    download_cmd
+      ->add_option("-o,--output", download.save.output, "Save as FILE (default: the artifact's file name)")
+      ->type_name("FILE");
+  download_cmd
+    ->add_option("-d,--directory", download.save.directory, "Save into DIR under the artifact's file name")
+    ->type_name("DIR")
+    ->excludes(output_opt);
+  download_cmd->add_flag(
+    "--force", download.save.force, "Download even if the file is already the verified artifact");
+  download_cmd->add_flag("-q,--quiet", download.quiet, "No progress bar, even on a terminal");
+  download_cmd
+    ->add_option("--speed-limit",
+                 download.source.http.speed_limit,
+                 "Give up a transfer slower than BYTES per second for --speed-time seconds")
+    ->type_name("BYTES")
+    ->default_val(download.source.http.speed_limit)
+    ->check(CLI::PositiveNumber);
+  download_cmd
+    ->add_option("--speed-time", download.source.http.speed_time, "See --speed-limit")
+    ->type_name("SECONDS")
+    ->default_val(download.source.http.speed_time)
+    ->check(CLI::PositiveNumber);
+  download_cmd
+    ->add_option("--max-redirects", download.source.http.max_redirects, "Follow at most N redirects")
+    ->type_name("N")
+    ->default_val(download.source.http.max_redirects)
+    ->check(CLI::NonNegativeNumber);
+  download_cmd->footer(std::string(k_exit_codes) +
+                       "  130 interrupted (Ctrl-C); the .part file is kept and resumed next time\n");
 
   ListOptions list;
   auto* list_cmd = app.add_subcommand("list", "List the releases, newest first");
-  list_cmd->add_option("--config", list.config, k_config_help)->type_name("FILE");
+  add_source_options(list_cmd, list.source);
   list_cmd
     ->add_option("--channel",
                  list.channel,
@@ -180,12 +254,18 @@ int agentdl_main(int argc, char** argv)
     return 2;
   }
 
-  if (resolve_cmd->parsed()) {
+  for (const auto* version_opt : { resolve_version, download_version }) {
     if (version_opt->count() > 0 && bare_version_flag(argc, argv)) {
       fmt::print("{}\n", k_version);
       return 0;
     }
+  }
+  if (resolve_cmd->parsed()) {
     return run_resolve(resolve);
+  }
+  if (download_cmd->parsed()) {
+    download.save.progress = !download.quiet;
+    return run_download(download);
   }
   if (list_cmd->parsed()) {
     return run_list(list);

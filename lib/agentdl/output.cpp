@@ -2,6 +2,7 @@
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value_from.hpp>
 #include <fmt/format.h>
@@ -113,33 +114,63 @@ std::string release_json(const Catalog& catalog, std::size_t index)
   return boost::json::serialize(release_object(catalog, index));
 }
 
-std::string releases_table(const Catalog& catalog, std::optional<ChannelId> channel)
+Expected<std::string> releases_table(std::string_view releases_json)
 {
+  const auto invalid = [] {
+    return fail(Errc::network, "the release list is not the {\"releases\":[...]} object expected");
+  };
+  boost::system::error_code ec;
+  const auto document = boost::json::parse(releases_json, ec);
+  const auto* releases = document.is_object() ? document.as_object().if_contains("releases") : nullptr;
+  if (ec || !releases || !releases->is_array()) {
+    return invalid();
+  }
+  // Joins the strings of `value` (an array) with `separator`, or "-" if none.
+  const auto join = [](const boost::json::value* value, std::string_view separator) {
+    std::string out;
+    if (value && value->is_array()) {
+      for (const auto& item : value->as_array()) {
+        if (item.is_string()) {
+          out += (out.empty() ? "" : std::string(separator)) + std::string(item.as_string());
+        }
+      }
+    }
+    return out.empty() ? std::string("-") : out;
+  };
+  const auto text = [](const boost::json::object& o, std::string_view key) {
+    const auto* value = o.if_contains(key);
+    return value && value->is_string() ? std::string(value->as_string()) : std::string("-");
+  };
+
   std::vector<std::array<std::string, 5>> rows{
     { "VERSION", "CHANNELS", "STATUS", "PUBLISHED", "ARTIFACTS" }
   };
-  for (std::size_t i = 0; i < catalog.releases.size(); ++i) {
-    const auto& release = catalog.releases[i];
-    if (!shown(catalog, release, channel)) {
-      continue;
+  for (const auto& item : releases->as_array()) {
+    if (!item.is_object()) {
+      return invalid();
     }
+    const auto& release = item.as_object();
     std::string status = "-";
-    if (release.yanked) {
+    if (const auto* yanked = release.if_contains("yanked"); yanked && yanked->is_bool() &&
+                                                            yanked->as_bool()) {
       status = "yanked";
-    } else if (auto names = current_in(catalog, i); !names.empty()) {
-      status = fmt::format("current: {}", fmt::join(names, ","));
+    } else if (auto current = join(release.if_contains("current_in"), ","); current != "-") {
+      status = "current: " + current;
     }
-    std::vector<std::string> artifacts;
-    for (const auto& artifact : release.artifacts) {
-      artifacts.push_back(fmt::format(
-        "{}/{}", catalog.platforms[artifact.platform].name, catalog.archs[artifact.arch]));
+    boost::json::array artifacts;
+    if (const auto* list = release.if_contains("artifacts"); list && list->is_array()) {
+      for (const auto& a : list->as_array()) {
+        if (a.is_object()) {
+          artifacts.emplace_back(text(a.as_object(), "platform") + "/" + text(a.as_object(), "arch"));
+        }
+      }
     }
-    auto channels = own_channels(catalog, release);
-    rows.push_back({ release.version.str(),
-                     channels.empty() ? "-" : fmt::format("{}", fmt::join(channels, ",")),
+    const boost::json::value artifact_names(std::move(artifacts));
+    rows.push_back({ text(release, "version"),
+                     join(release.if_contains("channels"), ","),
                      status,
-                     release.published_at.empty() ? "-" : release.published_at,
-                     artifacts.empty() ? "-" : fmt::format("{}", fmt::join(artifacts, " ")) });
+                     text(release, "published_at"),
+                     join(&artifact_names, " ") });
   }
   std::array<std::size_t, 5> widths{};
   for (const auto& row : rows) {

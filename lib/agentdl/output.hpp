@@ -31,8 +31,10 @@ std::string releases_json(const Catalog& catalog,
 // Returns the JSON object of release `index`, as one entry of releases_json.
 std::string release_json(const Catalog& catalog, std::size_t index);
 
-// Returns the text table of `agentdl list` for the same releases.
-std::string releases_table(const Catalog& catalog, std::optional<ChannelId> channel);
+// Returns the text table of `agentdl list` for `releases_json`, the object
+// releases_json() makes (or a server's answer, which is the same). Fails with
+// Errc::network if the text is not such an object.
+Expected<std::string> releases_table(std::string_view releases_json);
 
 // Returns {"error":{"code":...,"message":...,"details":{...}}} for `error`.
 std::string error_json(const Error& error);

@@ -9,7 +9,7 @@ from cli import CliTestCase, project_version  # noqa: E402
 
 VERSION_LINE = f"agentdl {project_version()}\n"
 
-COMMANDS = [[], ["resolve"], ["list"], ["check"], ["token"], ["token", "new"], ["token", "hash"]]
+COMMANDS = [[], ["resolve"], ["download"], ["list"], ["check"], ["token"], ["token", "new"], ["token", "hash"]]
 
 EXIT_CODES = """Exit codes:
   0  success
@@ -57,15 +57,31 @@ class HelpAndVersion(CliTestCase):
     def test_top_level_help_lists_commands_and_exit_codes(self):
         result = self.agentdl("--help")
         self.assertEqual(result.returncode, 0, msg=repr(result))
-        for command in ("resolve", "list", "check", "token"):
+        for command in ("resolve", "download", "list", "check", "token"):
             self.assertRegex(result.stdout, rf"\n  {command} +\S")
 
     def test_resolve_help_lists_every_option(self):
         result = self.agentdl("resolve", "--help")
         self.assertEqual(result.returncode, 0, msg=repr(result))
-        for option in ("--config FILE", "--channel C", "--version V", "--platform P", "--arch A",
-                       "--json", "--explain"):
+        for option in ("--config FILE", "--server URL", "--token-file FILE", "--channel C",
+                       "--version V", "--platform P", "--arch A", "--json", "--explain",
+                       "--connect-timeout SECONDS", "--retries N"):
             self.assertIn(f"  {option}", result.stdout)
+
+    def test_download_help_lists_every_option(self):
+        result = self.agentdl("download", "--help")
+        self.assertEqual(result.returncode, 0, msg=repr(result))
+        for option in ("--config FILE", "--server URL", "--token-file FILE", "--channel C",
+                       "--version V", "--platform P", "--arch A", "-o,--output FILE",
+                       "-d,--directory DIR", "--force", "-q,--quiet", "--connect-timeout SECONDS",
+                       "--retries N", "--speed-limit BYTES", "--speed-time SECONDS",
+                       "--max-redirects N"):
+            self.assertIn(f"  {option}", result.stdout)
+        self.assertIn("  130 interrupted (Ctrl-C)", result.stdout)
+
+    def test_download_version_flag_alone(self):
+        self.assertResult(self.agentdl("download", "--platform", "windows", "--version"), 0,
+                          VERSION_LINE)
 
     def test_token_help_lists_subcommands(self):
         result = self.agentdl("token", "--help")
@@ -80,11 +96,11 @@ class Dispatch(CliTestCase):
     def test_unknown_command(self):
         self.assertResult(self.agentdl("frob"), 2, "",
                           'agentdl: error: unknown command "frob" '
-                          "(commands: resolve, list, check, token)\n"
+                          "(commands: resolve, download, list, check, token)\n"
                           "Run 'agentdl --help' or 'agentdl COMMAND --help' for usage.\n")
         self.assertResult(self.agentdl("Resolve", "--platform", "windows"), 2, "",
                           'agentdl: error: unknown command "Resolve" '
-                          "(commands: resolve, list, check, token)\n"
+                          "(commands: resolve, download, list, check, token)\n"
                           "Run 'agentdl --help' or 'agentdl COMMAND --help' for usage.\n")
 
     def test_unknown_token_subcommand_is_named(self):
@@ -99,7 +115,7 @@ class Dispatch(CliTestCase):
 
     def test_no_command(self):
         self.assertUsageError(self.agentdl(),
-                              "no command given to agentdl (commands: resolve, list, check, token)")
+                              "no command given to agentdl (commands: resolve, download, list, check, token)")
 
     def test_unknown_flag(self):
         for args in (["--bogus"], ["token", "--bogus"], ["token", "new", "--bogus"]):

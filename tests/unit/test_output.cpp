@@ -63,7 +63,7 @@ TEST_CASE("output: release list")
         R"("arch":"x86_64","url":"https://dl.example.com/w/a.msi","filename":"a.msi",)"
         R"("sha256":"94d5550935517edc9fa5d056a94ea014853309056192232222d392a678671cbb",)"
         R"("size":48213504}]}]})");
-  CHECK(agentdl::releases_table(catalog(), std::nullopt) ==
+  CHECK(agentdl::releases_table(agentdl::releases_json(catalog(), std::nullopt)).value() ==
         "VERSION  CHANNELS  STATUS                  PUBLISHED             ARTIFACTS\n"
         "2.0      latest    yanked                  -                     -\n"
         "1.8.3    stable    current: latest,stable  2026-10-01T12:00:00Z  windows/x86_64\n");

@@ -1,0 +1,328 @@
+#include "http.hpp"
+
+#include "interrupt.hpp"
+
+#include <agentdl/dynlib.hpp>
+
+#include <curl/curl.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cctype>
+#include <memory>
+#include <thread>
+
+namespace agentdl::cli {
+
+// The libcurl functions agentdl calls, typed by curl.h's declarations.
+struct CurlApi
+{
+  decltype(&::curl_global_init) global_init = nullptr;
+  decltype(&::curl_easy_init) easy_init = nullptr;
+  decltype(&::curl_easy_reset) easy_reset = nullptr;
+  decltype(&::curl_easy_cleanup) easy_cleanup = nullptr;
+  decltype(&::curl_easy_setopt) easy_setopt = nullptr;
+  decltype(&::curl_easy_perform) easy_perform = nullptr;
+  decltype(&::curl_easy_getinfo) easy_getinfo = nullptr;
+  decltype(&::curl_easy_strerror) easy_strerror = nullptr;
+  decltype(&::curl_slist_append) slist_append = nullptr;
+  decltype(&::curl_slist_free_all) slist_free_all = nullptr;
+};
+
+namespace {
+
+Expected<CurlApi> load_curl()
+{
+  const auto library =
+    AGENTDL_TRY(SharedLibrary::open("libcurl.so.4", "to talk HTTP", "libcurl4"));
+  CurlApi api;
+  AGENTDL_BIND(library, api.global_init, curl_global_init);
+  AGENTDL_BIND(library, api.easy_init, curl_easy_init);
+  AGENTDL_BIND(library, api.easy_reset, curl_easy_reset);
+  AGENTDL_BIND(library, api.easy_cleanup, curl_easy_cleanup);
+  AGENTDL_BIND(library, api.easy_setopt, curl_easy_setopt);
+  AGENTDL_BIND(library, api.easy_perform, curl_easy_perform);
+  AGENTDL_BIND(library, api.easy_getinfo, curl_easy_getinfo);
+  AGENTDL_BIND(library, api.easy_strerror, curl_easy_strerror);
+  AGENTDL_BIND(library, api.slist_append, curl_slist_append);
+  AGENTDL_BIND(library, api.slist_free_all, curl_slist_free_all);
+  if (const auto code = api.global_init(CURL_GLOBAL_DEFAULT); code != CURLE_OK) {
+    return fail(Errc::internal,
+                fmt::format("libcurl failed to initialize: {}", api.easy_strerror(code)));
+  }
+  return api;
+}
+
+bool iequals(std::string_view a, std::string_view b)
+{
+  return std::ranges::equal(a, b, [](char x, char y) {
+    return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+  });
+}
+
+std::string_view trim(std::string_view s)
+{
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+// What the callbacks of one transfer share.
+struct Transfer
+{
+  const CurlApi* api = nullptr;
+  CURL* easy = nullptr;
+  HttpResponse* response = nullptr;
+  const BodySink* sink = nullptr;
+  const ProgressSink* progress = nullptr;
+  bool sink_stopped = false;
+};
+
+// libcurl calls this with each header line of each response, redirects
+// included; a status line starts a new response.
+std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user)
+{
+  auto& transfer = *static_cast<Transfer*>(user);
+  const std::string_view line(data, size * count);
+  if (line.starts_with("HTTP/")) {
+    transfer.response->headers.clear();
+  } else if (const auto colon = line.find(':'); colon != std::string_view::npos) {
+    transfer.response->headers.emplace_back(std::string(trim(line.substr(0, colon))),
+                                            std::string(trim(line.substr(colon + 1))));
+  }
+  return size * count;
+}
+
+// libcurl calls this with the body of the final response only: it drops the
+// bodies of redirects it follows.
+std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
+{
+  auto& transfer = *static_cast<Transfer*>(user);
+  const std::span<const char> bytes(data, size * count);
+  auto& response = *transfer.response;
+  transfer.api->easy_getinfo(transfer.easy, CURLINFO_RESPONSE_CODE, &response.status);
+  if (transfer.sink && response.status >= 200 && response.status < 300) {
+    if (!(*transfer.sink)(response, bytes)) {
+      transfer.sink_stopped = true;
+      return CURL_WRITEFUNC_ERROR;
+    }
+    return bytes.size();
+  }
+  auto& body = response.body;
+  body.append(bytes.data(), std::min(bytes.size(), k_max_kept_body - body.size()));
+  return bytes.size();
+}
+
+int on_progress(void* user, curl_off_t total, curl_off_t now, curl_off_t, curl_off_t)
+{
+  auto& transfer = *static_cast<Transfer*>(user);
+  const bool go_on = (*transfer.progress)(static_cast<std::uint64_t>(std::max<curl_off_t>(now, 0)),
+                                          static_cast<std::uint64_t>(std::max<curl_off_t>(total, 0)));
+  return go_on ? 0 : 1;
+}
+
+bool transient_error(CURLcode code)
+{
+  switch (code) {
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_GOT_NOTHING:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+      return true;
+    default:
+      return false;
+  }
+}
+
+} // namespace
+
+std::optional<std::string_view> HttpResponse::header(std::string_view name) const
+{
+  for (const auto& [key, value] : headers) {
+    if (iequals(key, name)) {
+      return value;
+    }
+  }
+  return std::nullopt;
+}
+
+Expected<HttpClient> HttpClient::create(HttpSettings settings)
+{
+  static const Expected<CurlApi> k_api = load_curl();
+  if (!k_api) {
+    return std::unexpected(k_api.error());
+  }
+  CURL* easy = k_api->easy_init();
+  if (!easy) {
+    return fail(Errc::internal, "libcurl cannot make a transfer handle");
+  }
+  return HttpClient(&*k_api, easy, settings);
+}
+
+HttpClient::HttpClient(const CurlApi* api, void* easy, HttpSettings settings)
+  : m_api(api)
+  , m_easy(easy)
+  , m_settings(settings)
+{
+}
+
+HttpClient::HttpClient(HttpClient&& other) noexcept
+  : m_api(other.m_api)
+  , m_easy(std::exchange(other.m_easy, nullptr))
+  , m_settings(other.m_settings)
+{
+}
+
+HttpClient::~HttpClient()
+{
+  if (m_easy) {
+    m_api->easy_cleanup(m_easy);
+  }
+}
+
+std::expected<HttpResponse, TransferFailure> HttpClient::perform(const HttpRequest& request,
+                                                                 const BodySink* sink,
+                                                                 const ProgressSink* progress)
+{
+  const auto& api = *m_api;
+  CURL* easy = m_easy;
+  HttpResponse response;
+  Transfer transfer{ .api = m_api, .easy = easy, .response = &response, .sink = sink, .progress = progress };
+
+  std::unique_ptr<curl_slist, decltype(api.slist_free_all)> headers(nullptr, api.slist_free_all);
+  if (request.bearer_token) {
+    const auto line = "Authorization: Bearer " + *request.bearer_token;
+    headers.reset(api.slist_append(headers.release(), line.c_str()));
+  }
+
+  api.easy_reset(easy);
+  api.easy_setopt(easy, CURLOPT_URL, request.url.c_str());
+  api.easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+  api.easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  api.easy_setopt(easy, CURLOPT_USERAGENT, "agentdl/" AGENTDL_VERSION);
+  api.easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  api.easy_setopt(easy, CURLOPT_FOLLOWLOCATION, request.follow == Follow::yes ? 1L : 0L);
+  api.easy_setopt(easy, CURLOPT_MAXREDIRS, m_settings.max_redirects);
+  api.easy_setopt(easy, CURLOPT_CONNECTTIMEOUT, m_settings.connect_timeout);
+  api.easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, m_settings.speed_limit);
+  api.easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, m_settings.speed_time);
+  // Larger reads than the default 16 KiB: fewer system calls per megabyte.
+  api.easy_setopt(easy, CURLOPT_BUFFERSIZE, 256L * 1024);
+  api.easy_setopt(easy, CURLOPT_HTTPHEADER, headers.get());
+  if (request.range_from) {
+    const auto range = fmt::format("{}-", *request.range_from);
+    api.easy_setopt(easy, CURLOPT_RANGE, range.c_str()); // copied by libcurl
+  }
+  api.easy_setopt(easy, CURLOPT_HEADERFUNCTION, &on_header);
+  api.easy_setopt(easy, CURLOPT_HEADERDATA, &transfer);
+  api.easy_setopt(easy, CURLOPT_WRITEFUNCTION, &on_body);
+  api.easy_setopt(easy, CURLOPT_WRITEDATA, &transfer);
+  if (progress) {
+    api.easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);
+    api.easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, &on_progress);
+    api.easy_setopt(easy, CURLOPT_XFERINFODATA, &transfer);
+  }
+  std::array<char, CURL_ERROR_SIZE> details{};
+  api.easy_setopt(easy, CURLOPT_ERRORBUFFER, details.data());
+
+  const CURLcode code = api.easy_perform(easy);
+
+  char* url = nullptr;
+  api.easy_getinfo(easy, CURLINFO_EFFECTIVE_URL, &url);
+  response.url = url ? url : request.url;
+  api.easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &response.status);
+  api.easy_setopt(easy, CURLOPT_ERRORBUFFER, nullptr);
+
+  if (code == CURLE_OK) {
+    return response;
+  }
+  if (transfer.sink_stopped || code == CURLE_ABORTED_BY_CALLBACK) {
+    return std::unexpected(TransferFailure{ Error(Errc::internal, "stopped"), false });
+  }
+  std::string reason = details[0] != '\0' ? details.data() : api.easy_strerror(code);
+  if (code == CURLE_TOO_MANY_REDIRECTS) {
+    reason = fmt::format("more than {} redirects", m_settings.max_redirects);
+  } else if (code == CURLE_OPERATION_TIMEDOUT && response.status != 0) {
+    reason = fmt::format("transfer slower than {} bytes/s for {} s (see --speed-limit, --speed-time)",
+                         m_settings.speed_limit,
+                         m_settings.speed_time);
+  }
+  const auto message = response.status == 0
+                         ? fmt::format("cannot reach {}: {}", response.url, reason)
+                         : fmt::format("transfer from {} failed: {}", response.url, reason);
+  return std::unexpected(TransferFailure{ Error(Errc::network, message), transient_error(code) });
+}
+
+Expected<HttpResponse> perform_with_retries(HttpClient& client, const HttpRequest& request)
+{
+  for (int attempt = 0;; ++attempt) {
+    auto response = client.perform(request);
+    const bool transient = response ? transient_status(response->status) : response.error().transient;
+    if (!transient || attempt >= client.settings().retries || !wait_before_retry(attempt + 1)) {
+      if (!response) {
+        return std::unexpected(std::move(response.error().error));
+      }
+      return std::move(*response);
+    }
+  }
+}
+
+bool wait_before_retry(int attempt)
+{
+  const auto delay = std::chrono::seconds(std::min(30, 1 << std::min(attempt - 1, 5)));
+  const auto until = std::chrono::steady_clock::now() + delay;
+  while (std::chrono::steady_clock::now() < until) {
+    if (interrupted() != 0) {
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return interrupted() == 0;
+}
+
+bool transient_status(long status)
+{
+  return status >= 500 && status <= 599;
+}
+
+std::string_view reason_phrase(long status)
+{
+  switch (status) {
+    case 200: return "OK";
+    case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 410: return "Gone";
+    case 416: return "Range Not Satisfiable";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "";
+  }
+}
+
+} // namespace agentdl::cli

@@ -1,0 +1,121 @@
+// HTTP for the `agentdl` command line: libcurl, loaded (dlopen) when a
+// command first needs it, so that a local resolve never pays for it.
+// Redirects, TLS with the system's CA store, proxies from the environment
+// (https_proxy, no_proxy) and HTTP/2 are libcurl's.
+#pragma once
+
+#include <agentdl/error.hpp>
+
+#include <cstdint>
+#include <expected>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace agentdl::cli {
+
+enum class Follow
+{
+  no,
+  yes
+};
+
+// Limits for every transfer, from the command line.
+struct HttpSettings
+{
+  long connect_timeout = 10; // seconds to establish a connection
+  long speed_limit = 1024;   // bytes per second under which a transfer is too slow...
+  long speed_time = 30;      // ...for this many seconds, and given up
+  long max_redirects = 10;
+  int retries = 3; // further attempts after a transient failure
+};
+
+struct HttpRequest
+{
+  std::string url;
+  Follow follow = Follow::no;
+  std::optional<std::string> bearer_token;
+  std::optional<std::uint64_t> range_from; // asks for bytes from here on
+};
+
+// The final response (after any redirects followed).
+struct HttpResponse
+{
+  long status = 0;
+  std::string url;                                          // the URL that answered
+  std::vector<std::pair<std::string, std::string>> headers; // as received, in order
+  std::string body; // the body, unless a sink took it; at most k_max_kept_body
+
+  // Returns the value of header `name` (case-insensitive), if present.
+  std::optional<std::string_view> header(std::string_view name) const;
+};
+
+// A failed transfer: the error, and whether trying again may help (a refused
+// connection, a timeout, a transfer cut short; never a certificate problem).
+struct TransferFailure
+{
+  Error error;
+  bool transient = false;
+};
+
+// Receives the body of a 2xx response in pieces, with the response's status
+// and headers; returns false to stop the transfer.
+using BodySink = std::function<bool(const HttpResponse& head, std::span<const char> data)>;
+
+// Receives the progress of a transfer (bytes so far, and in all when known);
+// returns false to stop it.
+using ProgressSink = std::function<bool(std::uint64_t received, std::uint64_t total)>;
+
+// Bodies kept in HttpResponse::body are cut at this size.
+inline constexpr std::size_t k_max_kept_body = 16 * 1024 * 1024;
+
+struct CurlApi;
+
+// One libcurl handle, reused for each request (and its connections with it).
+class HttpClient
+{
+public:
+  // Loads libcurl; fails with a message naming the library if it cannot.
+  static Expected<HttpClient> create(HttpSettings settings);
+
+  HttpClient(HttpClient&& other) noexcept;
+  HttpClient& operator=(HttpClient&&) = delete;
+  ~HttpClient();
+
+  // Performs `request`. The body of a 2xx answer goes to `sink` if given;
+  // other bodies are kept in the response. Fails only when no HTTP answer
+  // came, or a sink or `progress` stopped the transfer.
+  std::expected<HttpResponse, TransferFailure> perform(const HttpRequest& request,
+                                                       const BodySink* sink = nullptr,
+                                                       const ProgressSink* progress = nullptr);
+
+  const HttpSettings& settings() const { return m_settings; }
+
+private:
+  HttpClient(const CurlApi* api, void* easy, HttpSettings settings);
+
+  const CurlApi* m_api;
+  void* m_easy; // CURL*
+  HttpSettings m_settings;
+};
+
+// Performs `request` (its body kept in the response), retrying transient
+// failures and 5xx answers with backoff as often as `client`'s settings allow.
+// Returns the last answer, whatever its status.
+Expected<HttpResponse> perform_with_retries(HttpClient& client, const HttpRequest& request);
+
+// Sleeps before retry number `attempt` (1, 2, ...): 1 s, 2 s, 4 s ... at most
+// 30 s. Returns false if interrupted (interrupt.hpp).
+bool wait_before_retry(int attempt);
+
+// Tells whether a status is worth retrying (5xx: the server may recover).
+bool transient_status(long status);
+
+// Returns the reason phrase of an HTTP status ("Not Found"), or "".
+std::string_view reason_phrase(long status);
+
+} // namespace agentdl::cli
