@@ -109,7 +109,7 @@ int run_resolve(const ResolveOptions& options)
   const auto query = make_query(options.query);
   if (*server) {
     if (options.explain) {
-      return report(Error(Errc::usage, "--explain needs a local catalog, not a server"));
+      return report(Error(Errc::usage, "--explain needs a local catalog"));
     }
     auto client = HttpClient::create(options.source.http);
     if (!client) {
@@ -203,6 +203,10 @@ int run_download(const DownloadOptions& options)
     return 1;
   }
   const auto wanted = find_wanted(*client, *server, options);
+  if (const int signal = interrupted(); signal != 0) {
+    print_error("interrupted");
+    return 128 + signal;
+  }
   if (!wanted) {
     return report(wanted.error());
   }
@@ -212,8 +216,12 @@ int run_download(const DownloadOptions& options)
   }
   const auto saved = download(*client, *wanted, *target, options.save);
   if (const int signal = interrupted(); signal != 0) {
-    print_error(fmt::format("interrupted; {}.part kept: run the same command again to resume",
-                            target->string()));
+    const auto part = target->string() + ".part";
+    if (std::filesystem::exists(part, ec)) {
+      print_error(fmt::format("interrupted; {} kept: run the same command again to resume", part));
+    } else {
+      print_error("interrupted");
+    }
     return 128 + signal;
   }
   if (!saved) {

@@ -250,7 +250,8 @@ std::expected<HttpResponse, TransferFailure> HttpClient::perform(const HttpReque
     return response;
   }
   if (transfer.sink_stopped || code == CURLE_ABORTED_BY_CALLBACK) {
-    return std::unexpected(TransferFailure{ Error(Errc::internal, "stopped"), false });
+    return std::unexpected(TransferFailure{
+      Error(Errc::internal, interrupted() != 0 ? "interrupted" : "stopped"), false });
   }
   std::string reason = details[0] != '\0' ? details.data() : api.easy_strerror(code);
   if (code == CURLE_TOO_MANY_REDIRECTS) {
@@ -268,8 +269,10 @@ std::expected<HttpResponse, TransferFailure> HttpClient::perform(const HttpReque
 
 Expected<HttpResponse> perform_with_retries(HttpClient& client, const HttpRequest& request)
 {
+  // Ctrl-C, when a download has asked to note it (interrupt.hpp), stops here too.
+  const ProgressSink progress = [](std::uint64_t, std::uint64_t) { return interrupted() == 0; };
   for (int attempt = 0;; ++attempt) {
-    auto response = client.perform(request);
+    auto response = client.perform(request, nullptr, &progress);
     const bool transient = response ? transient_status(response->status) : response.error().transient;
     if (!transient || attempt >= client.settings().retries || !wait_before_retry(attempt + 1)) {
       if (!response) {

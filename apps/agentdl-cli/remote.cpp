@@ -168,16 +168,21 @@ Expected<Located> locate(HttpClient& client, const Server& server, const Query& 
     }
     return std::unexpected(answer_error(response, server.token.has_value()));
   }
-  const auto location = response.header("Location");
-  const auto base = boost::urls::parse_uri_reference(response.url);
-  const auto reference = boost::urls::parse_uri_reference(location.value_or(""));
-  boost::urls::url target;
-  if (!location || location->empty() || !base || !reference ||
-      !boost::urls::resolve(*base, *reference, target)) {
-    return fail(Errc::network, fmt::format("{} redirected without a valid Location", response.url));
-  }
+  const auto location = response.header("Location").value_or("");
   Located located;
-  located.url = std::string(target.buffer());
+  if (boost::urls::parse_absolute_uri(location)) {
+    // Verbatim: a signed URL's encoding (%2F in an S3 key) is part of it.
+    located.url = std::string(location);
+  } else {
+    const auto base = boost::urls::parse_uri(response.url);
+    const auto reference = boost::urls::parse_relative_ref(location);
+    boost::urls::url target;
+    if (location.empty() || !base || !reference ||
+        !boost::urls::resolve(*base, *reference, target)) {
+      return fail(Errc::network, fmt::format("{} redirected without a valid Location", response.url));
+    }
+    located.url = std::string(target.buffer());
+  }
   located.version = std::string(response.header("X-Release-Version").value_or(""));
   if (const auto sha256 = response.header("X-Artifact-Sha256")) {
     if (sha256->size() != 64 ||

@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# `agentdl download` against `curl -o` of the same URL, side by side in one
+# run: a random file of SIZE_MIB MiB (default 256) served by nginx on loopback,
+# ROUNDS rounds (default 7) alternating which client goes first; per-round
+# MiB/s, the medians and the ratio agentdl/curl. agentdl checks size and
+# sha256 while it writes FILE.part and renames it into place; curl only saves
+# the bytes. Target: agentdl >= 0.95 x curl's throughput.
+#
+#   bash bench/download_bench.sh [SIZE_MIB] [ROUNDS]
+#
+# AGENTDL=/path/to/agentdl uses that binary; otherwise agentdl is built
+# (Release) in build-bench/ with run.sh's configure step. The file, the
+# catalog, nginx's prefix and both downloads live in one temporary directory
+# (mktemp -d, so TMPDIR chooses the filesystem). On a machine with 2 or more
+# cores nginx gets core 0 and the clients core 1 (BENCH_PIN=0: no pinning).
+# The report is also appended to bench/results/download-<timestamp>.txt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+size_mib=${1:-256}
+rounds=${2:-7}
+build=$root/build-bench
+results=$root/bench/results
+case $size_mib in ''|*[!0-9]*|0) echo "download_bench: SIZE_MIB must be a positive integer" >&2; exit 2 ;; esac
+case $rounds in ''|*[!0-9]*|0) echo "download_bench: ROUNDS must be a positive integer" >&2; exit 2 ;; esac
+
+for tool in nginx curl python3 sha256sum; do
+  command -v "$tool" >/dev/null || { echo "download_bench: $tool is missing (bash scripts/deps.sh installs it)" >&2; exit 1; }
+done
+
+if [ -n "${AGENTDL:-}" ]; then
+  agentdl=$AGENTDL
+else
+  echo "== build (Release, $build)"
+  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DAGENTDL_BUILD_BENCH=ON \
+    -DAGENTDL_BUILD_TESTS=OFF >/dev/null
+  cmake --build "$build" -j2 --target agentdl >/dev/null
+  agentdl=$build/apps/agentdl-cli/agentdl
+fi
+if ! "$agentdl" download --help >/dev/null 2>&1; then
+  echo "download_bench: $agentdl has no working 'download' command" >&2
+  exit 1
+fi
+
+# Core 0 for nginx, core 1 for the clients (and the timer that starts them).
+server_pin=(); client_pin=(); pinning="none"
+if [ "${BENCH_PIN:-1}" != 0 ] && command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+  server_pin=(taskset -c 0); client_pin=(taskset -c 1); pinning="nginx on core 0, clients on core 1"
+fi
+
+work=$(mktemp -d)
+nginx_pid=
+cleanup() {
+  if [ -n "$nginx_pid" ]; then kill "$nginx_pid" 2>/dev/null || true; wait "$nginx_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# The artifact: random bytes, so nothing on the way can compress or dedupe them.
+bytes=$((size_mib * 1024 * 1024))
+need_kib=$((size_mib * 1024 * 3 + 1024))
+avail_kib=$(df -Pk "$work" | awk 'NR == 2 {print $4}')
+if [ "$avail_kib" -lt "$need_kib" ]; then
+  echo "download_bench: $work has $avail_kib KiB free, needs $need_kib" >&2
+  exit 1
+fi
+mkdir -p "$work/www" "$work/out" "$work/nginx"
+head -c "$bytes" /dev/urandom > "$work/www/big.bin"
+sha=$(sha256sum "$work/www/big.bin" | cut -d' ' -f1)
+sync  # the new file is written back now, not during the timed runs
+
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+url="http://127.0.0.1:$port/big.bin"
+
+cat > "$work/catalog.toml" <<CAT
+default_channel = "stable"
+
+[platforms.linux]
+archs = ["x86_64"]
+default_arch = "x86_64"
+
+[channels.stable]
+
+[[releases]]
+version = "1.0.0"
+channels = ["stable"]
+  [[releases.artifacts]]
+  platform = "linux"
+  arch = "x86_64"
+  url = "$url"
+  sha256 = "$sha"
+  size = $bytes
+CAT
+"$agentdl" check --config "$work/catalog.toml" >/dev/null
+
+# nginx: one worker, sendfile, no access log, everything under $work. As root
+# the worker would switch to "nobody", who cannot read the 0700 temp dir.
+user_line=""
+[ "$(id -u)" = 0 ] && user_line="user $(id -un) $(id -gn);"
+cat > "$work/nginx.conf" <<CONF
+$user_line
+worker_processes 1;
+daemon off;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 64; }
+http {
+  access_log off;
+  sendfile on;
+  default_type application/octet-stream;
+  client_body_temp_path $work/nginx;
+  proxy_temp_path $work/nginx;
+  fastcgi_temp_path $work/nginx;
+  uwsgi_temp_path $work/nginx;
+  scgi_temp_path $work/nginx;
+  server {
+    listen 127.0.0.1:$port;
+    root $work/www;
+  }
+}
+CONF
+"${server_pin[@]}" nginx -e "$work/nginx/error.log" -c "$work/nginx.conf" -p "$work/nginx" &
+nginx_pid=$!
+for _ in $(seq 50); do
+  curl -s -o /dev/null -r 0-0 "$url" && break
+  kill -0 "$nginx_pid" 2>/dev/null || { echo "download_bench: nginx did not start:" >&2; cat "$work/nginx/error.log" >&2; exit 1; }
+  sleep 0.1
+done
+
+curl_out=$work/out/curl.bin
+agentdl_out=$work/out/agentdl.bin
+curl_cmd=(curl -s -o "$curl_out" "$url")
+agentdl_cmd=("$agentdl" download --config "$work/catalog.toml" --platform linux --arch x86_64
+             -o "$agentdl_out" --quiet)
+
+# Runs a command with stdout discarded and prints its wall time in seconds
+# (CLOCK_MONOTONIC, taken around fork/exec/wait; the timer's own start-up is
+# outside the interval). Fails if the command fails.
+timed() {
+  "${client_pin[@]}" python3 - "$@" <<'PY'
+import subprocess, sys, time
+t0 = time.monotonic_ns()
+rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode
+t1 = time.monotonic_ns()
+if rc != 0:
+    sys.exit(f"download_bench: {sys.argv[1]} exited {rc}")
+print(f"{(t1 - t0) / 1e9:.6f}")
+PY
+}
+
+clean_outputs() {
+  rm -f "$curl_out" "$curl_out.part" "$agentdl_out" "$agentdl_out.part"
+  sync  # no write-back of an earlier run's pages during the next one
+}
+
+# Runs one client once; prints its seconds; checks the output's size.
+run_one() {
+  local who=$1 seconds out got
+  clean_outputs
+  if [ "$who" = curl ]; then seconds=$(timed "${curl_cmd[@]}"); out=$curl_out
+  else seconds=$(timed "${agentdl_cmd[@]}"); out=$agentdl_out; fi
+  got=$(stat -c %s "$out" 2>/dev/null || echo missing)
+  [ "$got" = "$bytes" ] || { echo "download_bench: $who wrote $got bytes, expected $bytes" >&2; exit 1; }
+  echo "$seconds"
+}
+
+mibps() { awk -v b="$bytes" -v s="$1" 'BEGIN {printf "%.1f", b / 1048576 / s}'; }
+median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+
+mkdir -p "$results"
+report=$results/download-$(date +%Y%m%d-%H%M%S).txt
+log() { echo "$@" | tee -a "$report"; }
+
+# One untimed run of each, which also warms the page cache and nginx; the
+# agentdl output is checked against the file's sha256 so the figures below
+# are those of a real, verified download.
+clean_outputs
+"$agentdl" download --config "$work/catalog.toml" --platform linux --arch x86_64 -o "$agentdl_out" --quiet >/dev/null
+got_sha=$(sha256sum "$agentdl_out" | cut -d' ' -f1)
+[ "$got_sha" = "$sha" ] || { echo "download_bench: agentdl's output has sha256 $got_sha, expected $sha" >&2; exit 1; }
+[ ! -e "$agentdl_out.part" ] || { echo "download_bench: agentdl left $agentdl_out.part behind" >&2; exit 1; }
+clean_outputs
+curl -s -o "$curl_out" "$url"
+got_sha=$(sha256sum "$curl_out" | cut -d' ' -f1)
+[ "$got_sha" = "$sha" ] || { echo "download_bench: curl's output has sha256 $got_sha, expected $sha" >&2; exit 1; }
+clean_outputs
+
+fs=$(df -PT "$work/out" | awk 'NR == 2 {print $2 " (" $1 ", mounted on " $7 ")"}')
+log "== agentdl download vs curl -o: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(uname -n), $(nproc) cores, kernel $(uname -r)"
+log "file: $size_mib MiB ($bytes bytes) of random data, sha256 $sha"
+log "url: $url (nginx $(nginx -v 2>&1 | sed 's|.*/||'), 1 worker, sendfile on, access_log off)"
+log "outputs: $work/out on $fs"
+log "agentdl: $agentdl ($("$agentdl" --version 2>/dev/null | head -n 1))"
+log "curl: $(curl --version | head -n 1)"
+log "pinning: $pinning; warm-up: one untimed run of each, agentdl's output sha256-verified"
+log "$rounds rounds, order alternating; wall time of the whole process (monotonic clock)"
+log "$(printf '%-6s %-8s %10s %10s' round client seconds MiB/s)"
+
+: > "$work/curl.s"; : > "$work/agentdl.s"
+for r in $(seq "$rounds"); do
+  if [ $((r % 2)) = 1 ]; then order=(curl agentdl); else order=(agentdl curl); fi
+  for who in "${order[@]}"; do
+    s=$(run_one "$who")
+    echo "$s" >> "$work/$who.s"
+    log "$(printf '%-6s %-8s %10s %10s' "$r" "$who" "$s" "$(mibps "$s")")"
+  done
+done
+clean_outputs
+
+c_s=$(median < "$work/curl.s"); a_s=$(median < "$work/agentdl.s")
+c_mibps=$(mibps "$c_s"); a_mibps=$(mibps "$a_s")
+ratio=$(awk -v c="$c_s" -v a="$a_s" 'BEGIN {printf "%.3f", c / a}')
+verdict=$(awk -v r="$ratio" 'BEGIN {print (r >= 0.95) ? "met" : "missed"}')
+log "$(printf '%-6s %-8s %10s %10s' median curl "$c_s" "$c_mibps")"
+log "$(printf '%-6s %-8s %10s %10s' median agentdl "$a_s" "$a_mibps")"
+log "ratio agentdl/curl (throughput, medians): ${ratio}x; target >= 0.95x: $verdict"
+log "(report appended to ${report#"$root"/})"
