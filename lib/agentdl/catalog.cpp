@@ -22,6 +22,9 @@ namespace agentdl {
 
 namespace {
 
+// An empty slot of Catalog::release_slots.
+constexpr std::uint32_t k_no_release = 0xffffffff;
+
 // Thrown inside the loader only, caught by parse_catalog: the first problem
 // found ends loading, so nothing half-loaded ever escapes.
 struct LoadError
@@ -961,9 +964,18 @@ void finish_releases(const Loader& in, Catalog& catalog)
                              earlier.pos.line));
     }
   }
-  catalog.release_index.reserve(catalog.releases.size());
+  std::size_t capacity = 4;
+  while (capacity < 2 * catalog.releases.size()) {
+    capacity *= 2;
+  }
+  catalog.release_slots.assign(capacity, { 0, k_no_release });
   for (std::size_t i = 0; i < catalog.releases.size(); ++i) {
-    catalog.release_index.emplace(catalog.releases[i].version.precedence_key(), i);
+    const auto hash = catalog.releases[i].version.precedence_hash();
+    auto slot = hash & (capacity - 1);
+    while (catalog.release_slots[slot].second != k_no_release) {
+      slot = (slot + 1) & (capacity - 1);
+    }
+    catalog.release_slots[slot] = { hash, static_cast<std::uint32_t>(i) };
   }
 }
 
@@ -1266,11 +1278,20 @@ std::optional<ChannelId> Catalog::find_channel(std::string_view name) const
 
 std::optional<std::size_t> Catalog::find_release(const Version& version) const
 {
-  const auto it = release_index.find(version.precedence_key());
-  if (it == release_index.end()) {
+  if (release_slots.empty()) {
     return std::nullopt;
   }
-  return it->second;
+  const auto mask = release_slots.size() - 1;
+  const auto hash = version.precedence_hash();
+  for (auto slot = hash & mask;; slot = (slot + 1) & mask) {
+    const auto [slot_hash, index] = release_slots[slot];
+    if (index == k_no_release) {
+      return std::nullopt;
+    }
+    if (slot_hash == hash && releases[index].version == version) {
+      return index;
+    }
+  }
 }
 
 bool Catalog::in_channel(const Release& release, ChannelId channel) const

@@ -12,7 +12,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 namespace agentdl {
@@ -59,11 +58,12 @@ struct Artifact
 
 struct Release
 {
+  // What a lookup reads comes first, to share its cache lines.
   Version version;
-  std::vector<ChannelId> channels; // its own channels, as written
-  std::string published_at;        // RFC 3339; empty when absent
   bool yanked = false;
   std::vector<Artifact> artifacts;
+  std::vector<ChannelId> channels; // its own channels, as written
+  std::string published_at;        // RFC 3339; empty when absent
   SourcePos pos;
 
   // Returns the artifact for `platform`/`arch`, or nullptr.
@@ -146,7 +146,10 @@ struct Catalog
   std::vector<std::pair<std::string, std::string>> arch_aliases;     // sorted by alias
   std::vector<Channel> channels;                                     // sorted by name
   std::vector<Release> releases; // newest first (descending precedence)
-  std::unordered_map<std::string, std::size_t> release_index; // precedence_key() -> index
+  // The version index: open addressing on Version::precedence_hash(), slots
+  // of (hash, index into releases), a power of two of them, at most half
+  // full. A lookup reads one slot and the release it names.
+  std::vector<std::pair<std::uint64_t, std::uint32_t>> release_slots;
   StorageSettings storage;
   ServerSettings server;
   AuthSettings auth;

@@ -153,16 +153,26 @@ std::expected<Version, std::string> Version::parse(std::string_view text)
   return v;
 }
 
-std::string Version::precedence_key() const
+std::uint64_t Version::precedence_hash() const
 {
   // Numeric prerelease identifiers have no leading zeros, so equal precedence
-  // means equal text once the components are padded to four.
-  auto key = fmt::format("{}.{}.{}.{}", m_numbers[0], m_numbers[1], m_numbers[2], m_numbers[3]);
-  if (is_prerelease()) {
-    key += '-';
-    key.append(m_text, m_prerelease_begin, m_prerelease_end - m_prerelease_begin);
+  // means equal components (padded to four) and equal prerelease text. FNV-1a
+  // over those, then a final mix so that the low bits (the index's slot)
+  // depend on every input bit.
+  std::uint64_t h = 14695981039346656037ull;
+  const auto add = [&h](std::uint64_t byte) { h = (h ^ byte) * 1099511628211ull; };
+  for (const auto number : m_numbers) {
+    for (int shift = 0; shift < 64; shift += 8) {
+      add((number >> shift) & 0xff);
+    }
   }
-  return key;
+  for (auto i = m_prerelease_begin; i < m_prerelease_end; ++i) {
+    add(static_cast<unsigned char>(m_text[i]));
+  }
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  return h;
 }
 
 std::strong_ordering Version::operator<=>(const Version& other) const

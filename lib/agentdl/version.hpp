@@ -32,9 +32,9 @@ public:
   // Returns whether the version has a prerelease part ("-beta.2").
   bool is_prerelease() const { return m_prerelease_begin != m_prerelease_end; }
 
-  // Returns a string equal for two versions exactly when they have equal
-  // precedence ("1.8" and "1.8.0+b1" give "1.8.0.0"); for hashing.
-  std::string precedence_key() const;
+  // Returns a hash that is equal for versions of equal precedence ("1.8" and
+  // "1.8.0+b1"), for the catalog's version index.
+  std::uint64_t precedence_hash() const;
 
   // Compares by precedence: components numerically, then SemVer prerelease
   // rules; build metadata is ignored.
