@@ -13,11 +13,15 @@
 
 #include <fmt/format.h>
 
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <cstdio>
 #include <iostream>
 #include <iterator>
 #include <system_error>
+
+#include <sys/stat.h>
 
 namespace agentdl::cli {
 
@@ -198,9 +202,17 @@ int run_download(const DownloadOptions& options)
     return report(client.error());
   }
   std::error_code ec;
-  if (options.save.directory && !std::filesystem::is_directory(*options.save.directory, ec)) {
-    print_error(fmt::format("-d {}: no such directory", *options.save.directory));
-    return 1;
+  if (options.save.directory) {
+    struct stat st = {};
+    const auto& dir = *options.save.directory;
+    if (::stat(dir.c_str(), &st) != 0) {
+      print_error(fmt::format("cannot save into -d {}: {}", dir, std::strerror(errno)));
+      return 1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+      print_error(fmt::format("cannot save into -d {}: not a folder", dir));
+      return 1;
+    }
   }
   const auto wanted = find_wanted(*client, *server, options);
   if (const int signal = interrupted(); signal != 0) {

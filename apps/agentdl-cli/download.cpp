@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <condition_variable>
 #include <deque>
@@ -19,6 +20,9 @@
 #include <vector>
 
 #include <fcntl.h>
+#include <csignal>
+#include <pthread.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -138,17 +142,22 @@ std::optional<std::uint64_t> content_length(const HttpResponse& head)
 class BlockWriter
 {
 public:
-  BlockWriter(int fd, const fs::path& path, Sha256& hash, std::uint64_t offset)
+  BlockWriter(int fd, const fs::path& path, Sha256& hash)
     : m_fd(fd)
     , m_path(path)
     , m_hash(hash)
-    , m_offset(offset)
   {
     for (auto& block : m_blocks) {
       block.reserve(k_block_size);
       m_free.push_back(&block);
     }
+    // The thread takes no signals: Ctrl-C is for the receiving thread to see.
+    sigset_t all;
+    sigset_t old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
     m_thread = std::thread([this] { run(); });
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
   }
 
   ~BlockWriter() { (void)finish(); }
@@ -252,15 +261,13 @@ private:
         return io_error("write", m_path, errno);
       }
       data = data.subspan(static_cast<std::size_t>(n));
-      m_offset += static_cast<std::uint64_t>(n);
     }
     return std::nullopt;
   }
 
   const int m_fd;
   const fs::path& m_path;
-  Sha256& m_hash;        // used by the thread only, until finish()
-  std::uint64_t m_offset; // used by the thread only
+  Sha256& m_hash; // used by the thread only, until finish()
   std::array<std::vector<char>, 4> m_blocks;
   std::vector<char>* m_current = nullptr; // being filled by append()
 
@@ -273,7 +280,10 @@ private:
   std::thread m_thread;
 };
 
-// The .part file being written, and the hash of everything in it.
+// The .part file being written, and the hash of everything in it. It is
+// opened through no symbolic link, must be a plain file of ours, and is
+// locked while open, so that two runs never write the same .part (the .part
+// may sit in a folder others can write to, and cron may start a second run).
 class PartFile
 {
 public:
@@ -284,46 +294,49 @@ public:
 
   const fs::path& path() const { return m_path; }
   std::uint64_t size() const { return m_size; }
+  bool is_open() const { return static_cast<bool>(m_file); }
+  bool is_writing() const { return m_writer.has_value(); }
 
-  // Returns the size of the .part on disk (0 if there is none).
-  std::uint64_t size_on_disk() const
+  // Opens the .part an earlier run left, if any, and hashes what it holds
+  // (size() then tells how much). Returns false if there is none.
+  Expected<bool> open_existing()
   {
-    struct stat st = {};
-    return ::stat(m_path.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
+    if (!is_open()) {
+      m_file = File(::open(m_path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+      if (!m_file) {
+        if (errno == ENOENT) {
+          return false;
+        }
+        return std::unexpected(io_error("open", m_path, errno));
+      }
+      AGENTDL_TRY(check_and_lock());
+    }
+    m_hash.emplace();
+    m_size = AGENTDL_TRY(hash_fd());
+    return true;
   }
 
-  // Opens the .part to continue it at its end (hashing what it holds) or, if
-  // `restart`, to write it anew.
-  Expected<void> open(bool restart)
+  // Continues the .part at its end.
+  void continue_writing() { m_writer.emplace(m_file.fd(), m_path, *m_hash); }
+
+  // Empties the .part (making it if needed) and starts writing it anew.
+  Expected<void> start_over()
   {
-    // Not through a symbolic link, nor into anything but a plain file: the
-    // .part may sit in a folder that others can write to.
-    m_file = File(::open(m_path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644));
-    if (!m_file) {
-      return std::unexpected(io_error("create", m_path, errno));
+    if (!is_open()) {
+      m_file = File(::open(m_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644));
+      if (!m_file) {
+        return std::unexpected(io_error("create", m_path, errno));
+      }
+      AGENTDL_TRY(check_and_lock());
     }
-    struct stat st = {};
-    if (::fstat(m_file.fd(), &st) != 0 || !S_ISREG(st.st_mode)) {
-      m_file = File();
-      return std::unexpected(Error(Errc::internal, fmt::format("{} is not a regular file", m_path.string())));
+    if (::ftruncate(m_file.fd(), 0) != 0 || ::lseek(m_file.fd(), 0, SEEK_SET) != 0) {
+      return std::unexpected(io_error("empty", m_path, errno));
     }
     m_hash.emplace();
     m_size = 0;
-    if (restart) {
-      if (::ftruncate(m_file.fd(), 0) != 0) {
-        return std::unexpected(io_error("truncate", m_path, errno));
-      }
-    } else {
-      m_size = AGENTDL_TRY(hash_file(m_path, *m_hash));
-      if (::lseek(m_file.fd(), static_cast<off_t>(m_size), SEEK_SET) < 0) {
-        return std::unexpected(io_error("seek in", m_path, errno));
-      }
-    }
-    m_writer.emplace(m_file.fd(), m_path, *m_hash, m_size);
+    m_writer.emplace(m_file.fd(), m_path, *m_hash);
     return {};
   }
-
-  bool is_open() const { return static_cast<bool>(m_file); }
 
   // Appends `data`, hashing it.
   Expected<void> append(std::span<const char> data)
@@ -350,15 +363,15 @@ public:
   // Closes the .part and renames it onto `target`. Like curl, wget and apt,
   // without an fsync: it would double the time of a download on some disks,
   // and a file that a crash cut short is not the verified artifact, so the
-  // next run replaces it.
+  // next run replaces it. The lock is held until after the rename.
   Expected<void> commit(const fs::path& target)
   {
     AGENTDL_TRY(drain());
-    if (::close(m_file.release()) != 0) {
-      return std::unexpected(io_error("write", m_path, errno));
-    }
     if (::rename(m_path.c_str(), target.c_str()) != 0) {
       return std::unexpected(io_error("rename the download onto", target, errno));
+    }
+    if (::close(m_file.release()) != 0) {
+      return std::unexpected(io_error("write", target, errno));
     }
     return {};
   }
@@ -372,11 +385,61 @@ public:
 
   void remove()
   {
-    close();
+    (void)drain();
     ::unlink(m_path.c_str());
+    m_file = File();
   }
 
 private:
+  Expected<void> check_and_lock()
+  {
+    struct stat st = {};
+    if (::fstat(m_file.fd(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != ::geteuid()) {
+      m_file = File();
+      return fail(Errc::internal,
+                  fmt::format("{} is not a plain file of this user's; remove it and run again",
+                              m_path.string()));
+    }
+    if (::flock(m_file.fd(), LOCK_EX | LOCK_NB) != 0) {
+      const int error = errno;
+      m_file = File();
+      if (error == EWOULDBLOCK) {
+        return fail(Errc::internal,
+                    fmt::format("{} is being downloaded by another agentdl; wait for it to finish",
+                                m_path.string()));
+      }
+      return std::unexpected(io_error("lock", m_path, error));
+    }
+    // O_NONBLOCK only kept open() from hanging on a FIFO.
+    ::fcntl(m_file.fd(), F_SETFL, ::fcntl(m_file.fd(), F_GETFL) & ~O_NONBLOCK);
+    return {};
+  }
+
+  // Hashes the open .part from its start and leaves its offset at the end.
+  Expected<std::uint64_t> hash_fd()
+  {
+    std::vector<unsigned char> buffer(1 << 20);
+    std::uint64_t total = 0;
+    for (;;) {
+      const auto n = ::pread(m_file.fd(), buffer.data(), buffer.size(), static_cast<off_t>(total));
+      if (n < 0) {
+        if (errno == EINTR) {
+          continue;
+        }
+        return std::unexpected(io_error("read", m_path, errno));
+      }
+      if (n == 0) {
+        break;
+      }
+      m_hash->update(std::span(buffer.data(), static_cast<std::size_t>(n)));
+      total += static_cast<std::uint64_t>(n);
+    }
+    if (::lseek(m_file.fd(), static_cast<off_t>(total), SEEK_SET) < 0) {
+      return std::unexpected(io_error("seek in", m_path, errno));
+    }
+    return total;
+  }
+
   fs::path m_path;
   File m_file;
   std::optional<Sha256> m_hash;
@@ -407,10 +470,10 @@ Error fetch_error(const HttpResponse& response)
     code = Errc::forbidden;
   }
   const auto reason = reason_phrase(response.status);
+  const auto url = display_url(response.url);
   return Error(code,
-               reason.empty()
-                 ? fmt::format("{} answered HTTP {}", response.url, response.status)
-                 : fmt::format("{} answered HTTP {} ({})", response.url, response.status, reason));
+               reason.empty() ? fmt::format("{} answered HTTP {}", url, response.status)
+                              : fmt::format("{} answered HTTP {} ({})", url, response.status, reason));
 }
 
 } // namespace
@@ -427,12 +490,18 @@ Expected<fs::path> target_path(const Wanted& wanted, const SaveOptions& options)
     }
     return fs::path(*options.output);
   }
+  // The name comes from the server: no folders, no hidden files (".profile"),
+  // nothing a terminal or a shell script would trip over.
   const auto& name = wanted.filename;
-  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos ||
-      name.find('\0') != std::string::npos || name.ends_with(".part")) {
+  const bool unusable = name.empty() || name.starts_with('.') || name.ends_with(".part") ||
+                        std::ranges::any_of(name, [](char c) {
+                          const auto u = static_cast<unsigned char>(c);
+                          return u < 0x20 || u == 0x7f || c == '/' || c == '\\';
+                        });
+  if (unusable) {
     return fail(Errc::network,
                 fmt::format("the artifact's URL {} does not end in a usable file name; give one with -o FILE",
-                            wanted.url));
+                            display_url(wanted.url)));
   }
   return options.directory ? fs::path(*options.directory) / name : fs::path(name);
 }
@@ -447,58 +516,52 @@ Expected<Saved> download(HttpClient& client,
   }
   PartFile part(fs::path(target.string() + ".part"));
   ProgressBar bar(options.progress);
-  bool restart = options.force; // the next transfer ignores what the .part holds
+  // Whether the .part may be continued: not with --force, nor when an
+  // earlier run left it and there is no sha256 to check the result with;
+  // always once this run has written it.
+  bool keep_part = !options.force && !wanted.sha256.empty();
+  bool started_over_after_mismatch = false;
+  bool started_over_after_bad_range = false;
+  int failures = 0; // transfers in a row that failed without receiving anything
 
-  // Checks the complete .part and renames it onto the target.
-  const auto finish = [&]() -> Expected<Saved> {
-    if (wanted.size && part.size() != *wanted.size) {
-      const auto got = part.size();
-      part.remove();
-      return std::unexpected(size_mismatch(wanted, fmt::format("{}", got)));
+  for (;;) {
+    std::uint64_t offset = 0;
+    if (keep_part && AGENTDL_TRY(part.open_existing())) {
+      offset = part.size();
+      if (wanted.size && offset > *wanted.size) {
+        offset = 0; // longer than the artifact: not a prefix of it
+      }
     }
-    const auto digest = AGENTDL_TRY(part.finish_hash());
-    if (!wanted.sha256.empty() && digest != wanted.sha256) {
-      part.remove();
-      return std::unexpected(mismatch("sha256", wanted, wanted.sha256, digest));
-    }
-    AGENTDL_TRY(part.commit(target));
-    return Saved{ target, true };
-  };
-
-  for (int attempt = 0;; ++attempt) {
-    std::uint64_t offset = restart ? 0 : part.size_on_disk();
-    restart = false;
-    if (wanted.size && offset > *wanted.size) {
-      offset = 0;
-    } else if (wanted.size && offset > 0 && offset == *wanted.size) {
-      // An earlier run stopped after the last byte: check what it got.
-      AGENTDL_TRY(part.open(false));
-      return finish();
-    }
+    const bool complete = wanted.size && offset > 0 && offset == *wanted.size;
 
     std::optional<Error> stopped; // why the sink stopped the transfer
+    bool bad_range = false;
+    std::uint64_t received = 0;
     const BodySink sink = [&](const HttpResponse& head, std::span<const char> data) -> bool {
-      if (!part.is_open()) {
+      if (!part.is_writing()) {
         // The first bytes of the file: only now is the .part written. A 206
         // continues it; a 200 is the whole file, whatever the .part held.
-        const bool append = head.status == 206;
-        if (append && range_start(head.header("Content-Range")) != offset) {
-          stopped = Error(Errc::network,
-                          fmt::format("{} answered a range that does not start at byte {}", head.url, offset));
-          return false;
-        }
-        if (const auto length = content_length(head); !append && wanted.size && length &&
-                                                      *length != *wanted.size) {
-          // Not worth fetching: it cannot be the artifact.
-          stopped = size_mismatch(wanted, fmt::format("{}", *length));
-          return false;
-        }
-        if (const auto opened = part.open(!append); !opened) {
-          stopped = opened.error();
-          return false;
+        if (head.status == 206) {
+          if (offset == 0 || range_start(head.header("Content-Range")) != offset) {
+            bad_range = true;
+            return false;
+          }
+          part.continue_writing();
+        } else {
+          if (const auto length = content_length(head); wanted.size && length && *length != *wanted.size) {
+            // Not worth fetching: it cannot be the artifact.
+            stopped = size_mismatch(wanted, fmt::format("{}", *length));
+            return false;
+          }
+          if (const auto emptied = part.start_over(); !emptied) {
+            stopped = emptied.error();
+            return false;
+          }
+          keep_part = true;
         }
         bar.start(part.size(), wanted.size);
       }
+      received += data.size();
       if (wanted.size && part.size() + data.size() > *wanted.size) {
         stopped = size_mismatch(wanted, fmt::format("{}", part.size() + data.size()));
         return false;
@@ -509,19 +572,27 @@ Expected<Saved> download(HttpClient& client,
       }
       return true;
     };
-    const ProgressSink progress = [&](std::uint64_t received, std::uint64_t total) {
-      bar.update(received, total);
+    const ProgressSink progress = [&](std::uint64_t now, std::uint64_t total) {
+      bar.update(now, total);
       return interrupted() == 0;
     };
 
-    const HttpRequest request{
-      .url = wanted.url,
-      .follow = Follow::yes,
-      .bearer_token = std::nullopt,
-      .range_from = offset > 0 ? std::optional(offset) : std::nullopt,
-    };
-    const auto response = client.perform(request, &sink, &progress);
-    bar.clear();
+    std::optional<std::expected<HttpResponse, TransferFailure>> response;
+    if (!complete) {
+      // An earlier run that stopped after the last byte needs no transfer.
+      const HttpRequest request{
+        .url = wanted.url,
+        .follow = Follow::yes,
+        .bearer_token = std::nullopt,
+        .range_from = offset > 0 ? std::optional(offset) : std::nullopt,
+        .secret_query = true,
+      };
+      response = client.perform(request, &sink, &progress);
+      bar.clear();
+    }
+    if (const auto drained = part.drain(); !drained && !stopped) {
+      stopped = drained.error();
+    }
 
     if (interrupted() != 0) {
       part.close();
@@ -535,31 +606,70 @@ Expected<Saved> download(HttpClient& client,
       }
       return std::unexpected(std::move(*stopped));
     }
-    const bool last_try = attempt >= client.settings().retries;
-    if (!response) {
+    if (bad_range) {
+      // A range that does not continue the .part: fetch it whole, once.
       part.close();
-      if (response.error().transient && !last_try && wait_before_retry(attempt + 1)) {
-        continue;
+      if (started_over_after_bad_range) {
+        return fail(Errc::network,
+                    fmt::format("{} answered a range that does not start at byte {}",
+                                display_url(wanted.url),
+                                offset));
       }
-      return std::unexpected(response.error().error);
-    }
-    if (response->status == 416 && offset > 0) {
-      // The .part is not a prefix the server can continue: start over.
-      part.close();
-      restart = true;
+      started_over_after_bad_range = true;
+      keep_part = false;
       continue;
     }
-    if (response->status < 200 || response->status > 299) {
-      part.close();
-      if (transient_status(response->status) && !last_try && wait_before_retry(attempt + 1)) {
+    if (response) {
+      failures = received > 0 ? 0 : failures;
+      const bool may_retry = failures < client.settings().retries;
+      if (!*response) {
+        part.close();
+        if ((*response).error().transient && may_retry && wait_before_retry(++failures)) {
+          continue;
+        }
+        return std::unexpected((*response).error().error);
+      }
+      const auto& answer = **response;
+      if (answer.status == 416 && offset > 0) {
+        // The .part is not a prefix the server can continue: start over.
+        part.close();
+        keep_part = false;
         continue;
       }
-      return std::unexpected(fetch_error(*response));
+      if (answer.status < 200 || answer.status > 299) {
+        part.close();
+        if (transient_status(answer.status) && may_retry && wait_before_retry(++failures)) {
+          continue;
+        }
+        return std::unexpected(fetch_error(answer));
+      }
+      if (!part.is_open() || (answer.status != 206 && offset > 0 && received == 0)) {
+        AGENTDL_TRY(part.start_over()); // an empty body: the file is empty
+        AGENTDL_TRY(part.drain());
+      }
     }
-    if (!part.is_open()) {
-      AGENTDL_TRY(part.open(true)); // an empty file: no body came
+
+    // Check the .part and rename it onto the target.
+    std::optional<Error> mismatch_error;
+    if (wanted.size && part.size() != *wanted.size) {
+      mismatch_error = size_mismatch(wanted, fmt::format("{}", part.size()));
+    } else if (const auto digest = AGENTDL_TRY(part.finish_hash());
+               !wanted.sha256.empty() && digest != wanted.sha256) {
+      mismatch_error = mismatch("sha256", wanted, wanted.sha256, digest);
     }
-    return finish();
+    if (mismatch_error) {
+      part.remove();
+      if (offset > 0 && !started_over_after_mismatch) {
+        // The .part an earlier run left may hold another file's beginning
+        // (an older artifact under the same name): fetch it whole, once.
+        started_over_after_mismatch = true;
+        keep_part = false;
+        continue;
+      }
+      return std::unexpected(std::move(*mismatch_error));
+    }
+    AGENTDL_TRY(part.commit(target));
+    return Saved{ target, true };
   }
 }
 

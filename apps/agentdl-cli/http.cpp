@@ -11,6 +11,7 @@
 #include <array>
 #include <chrono>
 #include <cctype>
+#include <exception>
 #include <memory>
 #include <thread>
 
@@ -82,6 +83,8 @@ struct Transfer
   const BodySink* sink = nullptr;
   const ProgressSink* progress = nullptr;
   bool sink_stopped = false;
+  bool body_started = false;  // some of the final response's body came
+  std::exception_ptr failure; // thrown in a callback: C frames in between
 };
 
 // libcurl calls this with each header line of each response, redirects
@@ -89,14 +92,19 @@ struct Transfer
 std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user)
 {
   auto& transfer = *static_cast<Transfer*>(user);
-  const std::string_view line(data, size * count);
-  if (line.starts_with("HTTP/")) {
-    transfer.response->headers.clear();
-  } else if (const auto colon = line.find(':'); colon != std::string_view::npos) {
-    transfer.response->headers.emplace_back(std::string(trim(line.substr(0, colon))),
-                                            std::string(trim(line.substr(colon + 1))));
+  try {
+    const std::string_view line(data, size * count);
+    if (line.starts_with("HTTP/")) {
+      transfer.response->headers.clear();
+    } else if (const auto colon = line.find(':'); colon != std::string_view::npos) {
+      transfer.response->headers.emplace_back(std::string(trim(line.substr(0, colon))),
+                                              std::string(trim(line.substr(colon + 1))));
+    }
+    return size * count;
+  } catch (...) {
+    transfer.failure = std::current_exception();
+    return 0;
   }
-  return size * count;
 }
 
 // libcurl calls this with the body of the final response only: it drops the
@@ -104,28 +112,48 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
 std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
 {
   auto& transfer = *static_cast<Transfer*>(user);
-  const std::span<const char> bytes(data, size * count);
-  auto& response = *transfer.response;
-  transfer.api->easy_getinfo(transfer.easy, CURLINFO_RESPONSE_CODE, &response.status);
-  if (transfer.sink && response.status >= 200 && response.status < 300) {
-    if (!(*transfer.sink)(response, bytes)) {
-      transfer.sink_stopped = true;
-      return CURL_WRITEFUNC_ERROR;
+  try {
+    const std::span<const char> bytes(data, size * count);
+    auto& response = *transfer.response;
+    if (!transfer.body_started) {
+      transfer.body_started = true;
+      transfer.api->easy_getinfo(transfer.easy, CURLINFO_RESPONSE_CODE, &response.status);
+      char* url = nullptr;
+      transfer.api->easy_getinfo(transfer.easy, CURLINFO_EFFECTIVE_URL, &url);
+      if (url) {
+        response.url = url;
+      }
     }
+    if (transfer.sink && response.status >= 200 && response.status < 300) {
+      if (!(*transfer.sink)(response, bytes)) {
+        transfer.sink_stopped = true;
+        return CURL_WRITEFUNC_ERROR;
+      }
+      return bytes.size();
+    }
+    auto& body = response.body;
+    body.append(bytes.data(), std::min(bytes.size(), k_max_kept_body - body.size()));
     return bytes.size();
+  } catch (...) {
+    transfer.failure = std::current_exception();
+    return CURL_WRITEFUNC_ERROR;
   }
-  auto& body = response.body;
-  body.append(bytes.data(), std::min(bytes.size(), k_max_kept_body - body.size()));
-  return bytes.size();
 }
 
 int on_progress(void* user, curl_off_t total, curl_off_t now, curl_off_t, curl_off_t)
 {
   auto& transfer = *static_cast<Transfer*>(user);
-  const bool go_on = (*transfer.progress)(static_cast<std::uint64_t>(std::max<curl_off_t>(now, 0)),
-                                          static_cast<std::uint64_t>(std::max<curl_off_t>(total, 0)));
-  return go_on ? 0 : 1;
+  try {
+    const bool go_on = (*transfer.progress)(static_cast<std::uint64_t>(std::max<curl_off_t>(now, 0)),
+                                            static_cast<std::uint64_t>(std::max<curl_off_t>(total, 0)));
+    return go_on ? 0 : 1;
+  } catch (...) {
+    transfer.failure = std::current_exception();
+    return 1;
+  }
 }
+
+
 
 bool transient_error(CURLcode code)
 {
@@ -200,7 +228,12 @@ std::expected<HttpResponse, TransferFailure> HttpClient::perform(const HttpReque
   const auto& api = *m_api;
   CURL* easy = m_easy;
   HttpResponse response;
-  Transfer transfer{ .api = m_api, .easy = easy, .response = &response, .sink = sink, .progress = progress };
+  Transfer transfer;
+  transfer.api = m_api;
+  transfer.easy = easy;
+  transfer.response = &response;
+  transfer.sink = sink;
+  transfer.progress = progress;
 
   std::unique_ptr<curl_slist, decltype(api.slist_free_all)> headers(nullptr, api.slist_free_all);
   if (request.bearer_token) {
@@ -210,8 +243,11 @@ std::expected<HttpResponse, TransferFailure> HttpClient::perform(const HttpReque
 
   api.easy_reset(easy);
   api.easy_setopt(easy, CURLOPT_URL, request.url.c_str());
-  api.easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
-  api.easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  if (api.easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+      api.easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") != CURLE_OK) {
+    return std::unexpected(TransferFailure{
+      Error(Errc::internal, "the installed libcurl is too old: agentdl needs 7.85 or later"), false });
+  }
   api.easy_setopt(easy, CURLOPT_USERAGENT, "agentdl/" AGENTDL_VERSION);
   api.easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
   api.easy_setopt(easy, CURLOPT_FOLLOWLOCATION, request.follow == Follow::yes ? 1L : 0L);
@@ -246,6 +282,9 @@ std::expected<HttpResponse, TransferFailure> HttpClient::perform(const HttpReque
   api.easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &response.status);
   api.easy_setopt(easy, CURLOPT_ERRORBUFFER, nullptr);
 
+  if (transfer.failure) {
+    std::rethrow_exception(transfer.failure);
+  }
   if (code == CURLE_OK) {
     return response;
   }
@@ -256,14 +295,15 @@ std::expected<HttpResponse, TransferFailure> HttpClient::perform(const HttpReque
   std::string reason = details[0] != '\0' ? details.data() : api.easy_strerror(code);
   if (code == CURLE_TOO_MANY_REDIRECTS) {
     reason = fmt::format("more than {} redirects", m_settings.max_redirects);
-  } else if (code == CURLE_OPERATION_TIMEDOUT && response.status != 0) {
+  } else if (code == CURLE_OPERATION_TIMEDOUT && transfer.body_started) {
     reason = fmt::format("transfer slower than {} bytes/s for {} s (see --speed-limit, --speed-time)",
                          m_settings.speed_limit,
                          m_settings.speed_time);
   }
-  const auto message = response.status == 0
-                         ? fmt::format("cannot reach {}: {}", response.url, reason)
-                         : fmt::format("transfer from {} failed: {}", response.url, reason);
+  const auto shown = request.secret_query ? display_url(response.url) : response.url;
+  const auto message = transfer.body_started || code == CURLE_TOO_MANY_REDIRECTS
+                         ? fmt::format("transfer from {} failed: {}", shown, reason)
+                         : fmt::format("cannot reach {}: {}", shown, reason);
   return std::unexpected(TransferFailure{ Error(Errc::network, message), transient_error(code) });
 }
 
@@ -294,6 +334,12 @@ bool wait_before_retry(int attempt)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return interrupted() == 0;
+}
+
+std::string display_url(std::string_view url)
+{
+  const auto query = url.find('?');
+  return query == std::string_view::npos ? std::string(url) : std::string(url.substr(0, query)) + "?...";
 }
 
 bool transient_status(long status)

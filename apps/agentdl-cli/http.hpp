@@ -40,6 +40,7 @@ struct HttpRequest
   Follow follow = Follow::no;
   std::optional<std::string> bearer_token;
   std::optional<std::uint64_t> range_from; // asks for bytes from here on
+  bool secret_query = false; // the query may hold a signature: keep it out of messages
 };
 
 // The final response (after any redirects followed).
@@ -111,6 +112,9 @@ Expected<HttpResponse> perform_with_retries(HttpClient& client, const HttpReques
 // Sleeps before retry number `attempt` (1, 2, ...): 1 s, 2 s, 4 s ... at most
 // 30 s. Returns false if interrupted (interrupt.hpp).
 bool wait_before_retry(int attempt);
+
+// Returns `url` for a message: without its query, which may hold a signature.
+std::string display_url(std::string_view url);
 
 // Tells whether a status is worth retrying (5xx: the server may recover).
 bool transient_status(long status);

@@ -1,12 +1,15 @@
 #include "interrupt.hpp"
 
+#include <atomic>
 #include <csignal>
 
 namespace agentdl::cli {
 
 namespace {
 
-volatile std::sig_atomic_t g_signal = 0;
+// Set by the handler, which may run on any thread; read by the receiving one.
+std::atomic<int> g_signal = 0;
+static_assert(std::atomic<int>::is_always_lock_free);
 
 struct sigaction g_old_int;
 struct sigaction g_old_term;
@@ -23,7 +26,9 @@ InterruptGuard::InterruptGuard()
   struct sigaction action = {};
   action.sa_handler = &note_signal;
   sigemptyset(&action.sa_mask);
-  action.sa_flags = 0; // no SA_RESTART: a blocking poll or sleep returns at once
+  // No SA_RESTART: a blocking poll or sleep returns at once. SA_RESETHAND: a
+  // second Ctrl-C ends the process, should stopping take too long.
+  action.sa_flags = static_cast<int>(SA_RESETHAND);
   sigaction(SIGINT, &action, &g_old_int);
   sigaction(SIGTERM, &action, &g_old_term);
 }

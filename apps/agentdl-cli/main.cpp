@@ -37,13 +37,21 @@ constexpr const char* k_exit_codes = R"(Exit codes:
   7  configuration error (the catalog fails to load or validate)
 )";
 
-// Tells whether `--version` stands without a value (CLI11 reads a bare flag
-// and `--version ""` alike).
-bool bare_version_flag(int argc, char** argv)
+// Tells whether the command line is `agentdl COMMAND --version` and nothing
+// else: the one place where resolve's and download's --version (which takes a
+// release) prints agentdl's version instead.
+bool only_version_flag(int argc, char** argv)
+{
+  return argc == 3 && std::string_view(argv[2]) == "--version";
+}
+
+// Tells whether `--version` is given without a value: `--version --platform
+// macos`, as a script with an empty $VERSION would write it.
+bool version_without_value(int argc, char** argv)
 {
   for (int i = 1; i < argc; ++i) {
     if (std::string_view(argv[i]) == "--version") {
-      return i + 1 == argc || argv[i + 1][0] == '-';
+      return i + 1 == argc || argv[i + 1][0] == '-' || argv[i + 1][0] == '\0';
     }
   }
   return false;
@@ -255,9 +263,15 @@ int agentdl_main(int argc, char** argv)
   }
 
   for (const auto* version_opt : { resolve_version, download_version }) {
-    if (version_opt->count() > 0 && bare_version_flag(argc, argv)) {
+    if (version_opt->count() > 0 && only_version_flag(argc, argv)) {
       fmt::print("{}\n", k_version);
       return 0;
+    }
+    if (version_opt->count() > 0 && version_without_value(argc, argv)) {
+      print_error("--version needs a release version, e.g. --version 1.8.3 (alone, "
+                  "'agentdl --version' prints agentdl's own)");
+      fmt::print(stderr, "{}\n", k_usage_hint);
+      return 2;
     }
   }
   if (resolve_cmd->parsed()) {

@@ -55,8 +55,8 @@ void ProgressBar::start(std::uint64_t offset, std::optional<std::uint64_t> expec
 
 void ProgressBar::update(std::uint64_t received, std::uint64_t total)
 {
-  if (!m_enabled) {
-    return;
+  if (!m_enabled || m_started == std::chrono::steady_clock::time_point{}) {
+    return; // off, or no file has started yet
   }
   const auto now = std::chrono::steady_clock::now();
   if (now - m_drawn < std::chrono::milliseconds(100)) {

@@ -94,7 +94,11 @@ std::string route_url(const Server& server, const Query& query, bool download)
 HttpRequest api_request(const Server& server, std::string url)
 {
   return HttpRequest{
-    .url = std::move(url), .follow = Follow::no, .bearer_token = server.token, .range_from = std::nullopt
+    .url = std::move(url),
+    .follow = Follow::no,
+    .bearer_token = server.token,
+    .range_from = std::nullopt,
+    .secret_query = false,
   };
 }
 
@@ -157,7 +161,7 @@ Expected<Located> locate(HttpClient& client, const Server& server, const Query& 
 {
   const auto response =
     AGENTDL_TRY(perform_with_retries(client, api_request(server, route_url(server, query, true))));
-  if (response.status != 302 && response.status != 303 && response.status != 307) {
+  if (response.status < 300 || response.status > 399 || response.status == 304) {
     if (response.status >= 200 && response.status < 400) {
       return fail(Errc::network,
                   fmt::format("{} answered HTTP {} where a redirect was expected: is {} an agentdl "
@@ -170,7 +174,13 @@ Expected<Located> locate(HttpClient& client, const Server& server, const Query& 
   }
   const auto location = response.header("Location").value_or("");
   Located located;
-  if (boost::urls::parse_absolute_uri(location)) {
+  if (const auto absolute = boost::urls::parse_absolute_uri(location); absolute) {
+    if (absolute->scheme() != "http" && absolute->scheme() != "https") {
+      return fail(Errc::network,
+                  fmt::format("{} redirected to a {}: URL; only http and https are fetched",
+                              response.url,
+                              absolute->scheme()));
+    }
     // Verbatim: a signed URL's encoding (%2F in an S3 key) is part of it.
     located.url = std::string(location);
   } else {

@@ -203,7 +203,8 @@ class DownloadLocal(DownloadTestCase):
 
     def test_unsafe_file_names_are_refused(self):
         # (A URL ending in "/" is refused by the catalog itself: see DownloadFakeServer.)
-        for path in ("/dl/%2E%2E", "/dl/%2e", "/dl/a%2Fb.pkg", "/dl/a%00b.pkg"):
+        for path in ("/dl/%2E%2E", "/dl/%2e", "/dl/a%2Fb.pkg", "/dl/a%00b.pkg", "/dl/.profile",
+                     "/dl/a%0Ab.pkg", "/dl/a%5Cb.pkg", "/dl/a%1B%5B1m.pkg"):
             with self.subTest(path=path):
                 self.fs.route(path, self.data)
                 config = self.local(self.data, url=self.fs.url(path))
@@ -211,6 +212,20 @@ class DownloadLocal(DownloadTestCase):
                                         5)
                 self.assertNothingSaved()
                 self.assertNothingSaved(self.work)
+
+    def test_redirect_to_a_closed_port_cannot_reach(self):
+        self.fs.route("/hop", self.data, default=Redirect("http://127.0.0.1:1/x.pkg"))
+        config = self.local(self.data, url=self.fs.url("/hop"))
+        result = self.download(config, "-d", self.out, "--retries", "0")
+        self.assertOneLineError(result, 5, "cannot reach http://127.0.0.1:1/x.pkg: ")
+        self.assertNothingSaved()
+
+    def test_a_signed_query_stays_out_of_messages(self):
+        path = "/dl/" + PKG
+        self.fs.route(path, self.data, default=Status(404))
+        config = self.local(self.data, url=self.fs.url(path) + "?X-Amz-Signature=s3cr3t")
+        result = self.download(config, "-d", self.out, "--retries", "0")
+        self.assertError(result, 3, f"{self.fs.url(path)}?... answered HTTP 404 (Not Found)")
 
     def test_missing_directory_is_a_local_error(self):
         missing = os.path.join(self.tmp, "no", "such")
@@ -393,19 +408,72 @@ class DownloadLocal(DownloadTestCase):
         self.assertEqual(self.ranges(self.fs), [f"bytes={k}-"])
 
     def test_part_with_a_garbage_prefix(self):
+        # A .part an earlier run left may be another file's beginning: when the
+        # continued file does not match, it is fetched whole, once.
         k = 50_000
         garbage = os.urandom(k)
         with open(self.target() + ".part", "wb") as f:
             f.write(garbage)
+        self.assertDownloaded(self.download(self.config(), "-d", self.out, "--retries", "0"),
+                              self.target(), self.data)
+        self.assertEqual(self.ranges(self.fs), [f"bytes={k}-", None])
+
+    def test_part_with_a_garbage_prefix_and_a_corrupt_artifact(self):
+        k = 50_000
+        with open(self.target() + ".part", "wb") as f:
+            f.write(os.urandom(k))
+        self.fs.route(ART, self.data, default=Corrupt())
         result = self.download(self.config(), "-d", self.out, "--retries", "0")
         self.assertError(result, 6, f"sha256 mismatch for {PKG}: expected {sha(self.data)}, "
-                                    f"got {sha(garbage + self.data[k:])}")
-        self.assertEqual(self.ranges(self.fs), [f"bytes={k}-"])
-        self.assertNothingSaved()
-        # ... and the next run starts from scratch.
-        self.assertDownloaded(self.download(self.config(), "-d", self.out), self.target(),
-                              self.data)
+                                    f"got {sha(corrupted(self.data))}")
         self.assertEqual(self.ranges(self.fs), [f"bytes={k}-", None])
+        self.assertNothingSaved()
+
+    def test_part_is_not_continued_without_a_sha256(self):
+        # Nothing could tell a stale .part from a good one.
+        with open(self.target() + ".part", "wb") as f:
+            f.write(os.urandom(50_000))
+        config = self.local(self.data, base=self.fs.base, sha256=None)
+        result = self.download(config, "-d", self.out, "--retries", "0")
+        self.assertDownloaded(result, self.target(), self.data, stderr=(
+            f"agentdl: warning: no sha256 known for {PKG}; saved without verifying its content\n"))
+        self.assertEqual(self.ranges(self.fs), [None])
+
+    def test_force_with_a_first_connection_dropped_still_starts_over(self):
+        with open(self.target() + ".part", "wb") as f:
+            f.write(os.urandom(70_000))
+        self.fs.route(ART, self.data, actions=[Drop(0)])
+        self.assertDownloaded(
+            self.download(self.config(), "-d", self.out, "--force", "--retries", "1"),
+            self.target(), self.data)
+        self.assertEqual(self.ranges(self.fs), [None, None])
+
+    def test_part_locked_by_another_run(self):
+        import fcntl
+        part = self.target() + ".part"
+        prefix = self.data[:50_000]
+        with open(part, "wb") as f:
+            f.write(prefix)
+        with open(part, "rb+") as held:
+            fcntl.flock(held, fcntl.LOCK_EX)
+            for args in ((), ("--force",)):
+                with self.subTest(args=args):
+                    result = self.download(self.config(), "-d", self.out, "--retries", "0", *args)
+                    self.assertError(result, 1, f"{part} is being downloaded by another agentdl; "
+                                                "wait for it to finish")
+        self.assertEqual(self.read(part), prefix)
+        self.assertEqual(self.listing(), [PKG + ".part"])
+
+    @unittest.skipUnless(os.geteuid() == 0, "needs root to give the .part to another user")
+    def test_part_of_another_user_is_refused(self):
+        part = self.target() + ".part"
+        with open(part, "wb") as f:
+            f.write(self.data[:1000])
+        os.chown(part, 65534, 65534)
+        result = self.download(self.config(), "-d", self.out, "--retries", "0")
+        self.assertError(result, 1, f"{part} is not a plain file of this user's; "
+                                    "remove it and run again")
+        self.assertEqual(self.fs.requests(), [])
 
     def test_server_ignoring_range_restarts(self):
         k = 100_000

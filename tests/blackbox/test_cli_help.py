@@ -33,12 +33,20 @@ class HelpAndVersion(CliTestCase):
             with self.subTest(command=command):
                 self.assertResult(self.agentdl(*command, "--version"), 0, VERSION_LINE)
 
-    def test_resolve_version_flag_alone_or_before_an_option(self):
-        # resolve's --version takes a release; bare, it prints agentdl's version.
-        self.assertResult(self.agentdl("resolve", "--platform", "windows", "--version"), 0,
-                          VERSION_LINE)
-        self.assertResult(self.agentdl("resolve", "--version", "--platform", "windows"), 0,
-                          VERSION_LINE)
+    def test_resolve_and_download_version_flag(self):
+        # Alone, --version prints agentdl's version; with other options it
+        # takes a release, and without a value it is an error (a script's
+        # empty $VERSION must not look like a successful run).
+        for command in ("resolve", "download"):
+            with self.subTest(command=command):
+                self.assertResult(self.agentdl(command, "--version"), 0, VERSION_LINE)
+                for args in (["--platform", "windows", "--version"],
+                             ["--version", "--platform", "windows"],
+                             ["--version", "", "--platform", "windows"]):
+                    self.assertUsageError(
+                        self.agentdl(command, *args),
+                        "--version needs a release version, e.g. --version 1.8.3 (alone, "
+                        "'agentdl --version' prints agentdl's own)")
 
     def test_help_everywhere(self):
         for command in COMMANDS:
@@ -78,10 +86,6 @@ class HelpAndVersion(CliTestCase):
                        "--max-redirects N"):
             self.assertIn(f"  {option}", result.stdout)
         self.assertIn("  130 interrupted (Ctrl-C)", result.stdout)
-
-    def test_download_version_flag_alone(self):
-        self.assertResult(self.agentdl("download", "--platform", "windows", "--version"), 0,
-                          VERSION_LINE)
 
     def test_token_help_lists_subcommands(self):
         result = self.agentdl("token", "--help")

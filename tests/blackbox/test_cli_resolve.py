@@ -196,8 +196,6 @@ class ResolveDemo(CliTestCase):
              '-prerelease and +build (e.g. 1.8.3, 1.9.0-beta.2)'),
             (["--platform", "windows", "--version", "1.2.3.4.5"],
              'invalid version "1.2.3.4.5": has more than 4 numeric components'),
-            (["--platform", "windows", "--version", ""],
-             'invalid version "": is empty (expected e.g. 1.8.3)'),
             (["--platform", "windows", "--channel", "nightly"],
              'unknown channel "nightly" (allowed: latest, stable)'),
             (["--platform", "windows", "--channel", ""],
