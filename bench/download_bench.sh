@@ -12,7 +12,8 @@
 # (Release) in build-bench/ with run.sh's configure step. The file, the
 # catalog, nginx's prefix and both downloads live in one temporary directory
 # (mktemp -d, so TMPDIR chooses the filesystem). On a machine with 2 or more
-# cores nginx gets core 0 and the clients core 1 (BENCH_PIN=0: no pinning).
+# cores nginx gets core 0 and the clients core 1 (BENCH_PIN=server: only nginx
+# is pinned; BENCH_PIN=0: no pinning).
 # The report is also appended to bench/results/download-<timestamp>.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,9 +45,15 @@ if ! "$agentdl" download --help >/dev/null 2>&1; then
 fi
 
 # Core 0 for nginx, core 1 for the clients (and the timer that starts them).
+# BENCH_PIN=server: nginx on core 0, the clients free to use both cores (as a
+# client machine would, its server being elsewhere). BENCH_PIN=0: no pinning.
 server_pin=(); client_pin=(); pinning="none"
 if [ "${BENCH_PIN:-1}" != 0 ] && command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
-  server_pin=(taskset -c 0); client_pin=(taskset -c 1); pinning="nginx on core 0, clients on core 1"
+  if [ "${BENCH_PIN:-1}" = server ]; then
+    server_pin=(taskset -c 0); pinning="nginx on core 0, clients on any core"
+  else
+    server_pin=(taskset -c 0); client_pin=(taskset -c 1); pinning="nginx on core 0, clients on core 1"
+  fi
 fi
 
 work=$(mktemp -d)

@@ -256,7 +256,7 @@ std::expected<HttpResponse, TransferFailure> HttpClient::perform(const HttpReque
   api.easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, m_settings.speed_limit);
   api.easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, m_settings.speed_time);
   // Larger reads than the default 16 KiB: fewer system calls per megabyte.
-  api.easy_setopt(easy, CURLOPT_BUFFERSIZE, 256L * 1024);
+  api.easy_setopt(easy, CURLOPT_BUFFERSIZE, 512L * 1024);
   api.easy_setopt(easy, CURLOPT_HTTPHEADER, headers.get());
   if (request.range_from) {
     const auto range = fmt::format("{}-", *request.range_from);
