@@ -76,6 +76,18 @@ class CliTestCase(unittest.TestCase):
             f.write(textwrap.dedent(text).lstrip("\n") if dedent else text)
         return path
 
+    def child_env(self, env=None):
+        """Returns the isolated environment agentdl runs in, with `env` over it:
+        a name mapped to None is removed."""
+        child = {k: v for k, v in os.environ.items() if k not in _STEERING_VARS}
+        child["HOME"] = self.home
+        for key, value in (env or {}).items():
+            if value is None:
+                child.pop(key, None)
+            else:
+                child[key] = value
+        return child
+
     def agentdl(self, *args, cwd=None, env=None, input=None, stdout=None):
         """Runs agentdl with `args`.
 
@@ -83,17 +95,10 @@ class CliTestCase(unittest.TestCase):
         the isolated environment. `input` is the text on stdin (stdin is empty
         when None). `stdout` may be an open file to write stdout to.
         """
-        child_env = {k: v for k, v in os.environ.items() if k not in _STEERING_VARS}
-        child_env["HOME"] = self.home
-        for key, value in (env or {}).items():
-            if value is None:
-                child_env.pop(key, None)
-            else:
-                child_env[key] = value
         proc = subprocess.run(
             [AGENTDL, *args],
             cwd=cwd or self.work,
-            env=child_env,
+            env=self.child_env(env),
             input=(input if input is not None else "").encode("utf-8"),
             stdout=stdout if stdout is not None else subprocess.PIPE,
             stderr=subprocess.PIPE,

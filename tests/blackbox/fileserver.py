@@ -20,12 +20,13 @@ and stopped by the test's cleanup:
 import http.server
 import os
 import re
-import signal
 import socket
 import subprocess
 import threading
 import time
 import urllib.parse
+
+from serve import stop_process  # noqa: E402
 
 NGINX = "/usr/sbin/nginx"
 
@@ -140,13 +141,7 @@ class Nginx:
         return out
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
 
 def start_nginx(test, root, prefix=None, attempts=5):

@@ -83,6 +83,18 @@ def demo_catalog(**settings):
     return text.replace(old, server_section(**settings))
 
 
+def stop_process(proc):
+    """Stops `proc`: SIGTERM, then SIGKILL after 5 s. Returns its exit code."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
 class Response:
     """One HTTP response as it came over the wire."""
 
@@ -273,14 +285,7 @@ class Daemon:
 
     def stop(self):
         """Stops the daemon: SIGTERM, then SIGKILL after 5 s. Returns the exit code."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
+        return stop_process(self.proc)
 
 
 class ServeTestCase(unittest.TestCase):

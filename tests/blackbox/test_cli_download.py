@@ -21,7 +21,7 @@ import unittest
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cli import AGENTDL, CliTestCase, _STEERING_VARS  # noqa: E402
+from cli import AGENTDL, CliTestCase  # noqa: E402
 from fileserver import (Corrupt, Drop, IgnoreRange, Redirect, Respond, Status,  # noqa: E402
                         Trickle, Unsized, closed_port, corrupted, start_fault_server,
                         start_nginx)
@@ -99,17 +99,6 @@ class DownloadTestCase(CliTestCase, ServeTestCase):
 
     def download(self, config, *args, cwd=None, env=None):
         return self.agentdl("download", "--config", config, *PLATFORM, *args, cwd=cwd, env=env)
-
-    def child_env(self, env=None):
-        """The environment CliTestCase.agentdl() gives agentdl (for Popen-based runs)."""
-        child = {k: v for k, v in os.environ.items() if k not in _STEERING_VARS}
-        child["HOME"] = self.home
-        for key, value in (env or {}).items():
-            if value is None:
-                child.pop(key, None)
-            else:
-                child[key] = value
-        return child
 
     def target(self, name=PKG):
         return os.path.join(self.out, name)
