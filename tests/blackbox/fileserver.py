@@ -112,7 +112,7 @@ class Nginx:
     @property
     def url(self):
         """The base URL, with a trailing slash."""
-        return f"http://127.0.0.1:{self.port}/"
+        return f"{self.scheme}://127.0.0.1:{self.port}/"
 
     def error_log(self):
         try:
@@ -427,12 +427,15 @@ class _Server(http.server.ThreadingHTTPServer):
 class FaultServer:
     """A scriptable HTTP server on 127.0.0.1:<ephemeral> (see the module's docstring)."""
 
-    def __init__(self):
+    def __init__(self, tls_context=None):
         self._lock = threading.Lock()
         self._routes = {}
         self._requests = []
         self._stopping = threading.Event()
+        self.scheme = "https" if tls_context else "http"
         self.httpd = _Server(("127.0.0.1", 0), _Handler)
+        if tls_context:
+            self.httpd.socket = tls_context.wrap_socket(self.httpd.socket, server_side=True)
         self.httpd.fault = self
         self.port = self.httpd.server_address[1]
         self._thread = threading.Thread(target=self.httpd.serve_forever,
@@ -442,11 +445,11 @@ class FaultServer:
     @property
     def base(self):
         """The base URL, with a trailing slash."""
-        return f"http://127.0.0.1:{self.port}/"
+        return f"{self.scheme}://127.0.0.1:{self.port}/"
 
     def url(self, path):
         """The absolute URL of `path` (which starts with '/')."""
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{self.scheme}://127.0.0.1:{self.port}{path}"
 
     def route(self, path, payload=b"", actions=(), default=None):
         """Registers `path` (the URL path, percent-encoded as sent, no query).
@@ -490,8 +493,8 @@ class FaultServer:
         self._thread.join(timeout=5)
 
 
-def start_fault_server(test):
-    """Starts a FaultServer; stopped in test's cleanup."""
-    server = FaultServer()
+def start_fault_server(test, tls_context=None):
+    """Starts a FaultServer (HTTPS with `tls_context`); stopped in test's cleanup."""
+    server = FaultServer(tls_context)
     test.addCleanup(server.stop)
     return server

@@ -216,6 +216,43 @@ class DownloadLocal(DownloadTestCase):
         result = self.download(config, "-d", self.out, "--retries", "0")
         self.assertError(result, 3, f"{self.fs.url(path)}?... answered HTTP 404 (Not Found)")
 
+    def test_proxy_from_the_environment(self):
+        # libcurl takes http_proxy from the environment: the fault server
+        # plays the proxy and sees the absolute-form request.
+        config = self.local(self.data, base="http://agent-downloads.invalid/")
+        env = {"http_proxy": self.fs.base, "no_proxy": None, "NO_PROXY": None}
+        self.assertDownloaded(self.download(config, "-d", self.out, "--retries", "0", env=env),
+                              self.target(), self.data)
+        self.assertEqual([r.target for r in self.fs.requests()],
+                         ["http://agent-downloads.invalid" + ART])
+
+    def test_no_proxy_from_the_environment(self):
+        env = {"http_proxy": f"http://127.0.0.1:{closed_port()}/", "no_proxy": "127.0.0.1"}
+        self.assertDownloaded(
+            self.download(self.config(), "-d", self.out, "--retries", "0", env=env),
+            self.target(), self.data)
+
+    def test_tls_certificate_is_verified(self):
+        # A self-signed certificate is not in the system's CA store: refused,
+        # not retried, nothing saved.
+        import ssl
+        cert = os.path.join(self.tmp, "cert.pem")
+        key = os.path.join(self.tmp, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", key, "-out", cert],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        tls = start_fault_server(self, tls_context=context)
+        tls.route(ART, self.data)
+        config = self.local(self.data, base=tls.base)
+        result = self.download(config, "-d", self.out, "--retries", "2")
+        self.assertOneLineError(result, 5, f"cannot reach {tls.url(ART)}: ")
+        self.assertIn("certificate", result.stderr)
+        self.assertEqual(tls.requests(), [])
+        self.assertNothingSaved()
+
     def test_missing_directory_is_a_local_error(self):
         missing = os.path.join(self.tmp, "no", "such")
         result = self.download(self.config(), "-d", missing, "--retries", "0")

@@ -69,6 +69,25 @@ TEST_CASE("output: release list")
         "1.8.3    stable    current: latest,stable  2026-10-01T12:00:00Z  windows/x86_64\n");
 }
 
+TEST_CASE("output: the list table from a server's JSON")
+{
+  // What a server sends is drawn the same way; missing keys show as "-".
+  CHECK(agentdl::releases_table(R"({"releases":[{"version":"2.0","yanked":false,)"
+                                R"("current_in":["stable"],"artifacts":[{"platform":"macos",)"
+                                R"("arch":"arm64"},{"platform":"windows","arch":"x86_64"}]}]})")
+          .value() == "VERSION  CHANNELS  STATUS           PUBLISHED  ARTIFACTS\n"
+                      "2.0      -         current: stable  -          macos/arm64 windows/x86_64\n");
+  CHECK(agentdl::releases_table(R"({"releases":[]})").value() ==
+        "VERSION  CHANNELS  STATUS  PUBLISHED  ARTIFACTS\n");
+  for (const auto* bad : { "", "[]", "{}", R"({"releases":{}})", R"({"releases":[1]})", "<html>" }) {
+    CAPTURE(bad);
+    const auto table = agentdl::releases_table(bad);
+    REQUIRE_FALSE(table.has_value());
+    CHECK(table.error().code == agentdl::Errc::network);
+    CHECK(table.error().message == R"(the release list is not the {"releases":[...]} object expected)");
+  }
+}
+
 TEST_CASE("output: error JSON has the contract's shape")
 {
   const agentdl::Error error(agentdl::Errc::not_found,
