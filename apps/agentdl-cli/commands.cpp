@@ -5,8 +5,8 @@
 
 #include <agentdl/catalog.hpp>
 #include <agentdl/config.hpp>
-#include <agentdl/location.hpp>
 #include <agentdl/crypto.hpp>
+#include <agentdl/location.hpp>
 #include <agentdl/output.hpp>
 #include <agentdl/resolver.hpp>
 #include <agentdl/token.hpp>
@@ -15,13 +15,12 @@
 
 #include <cerrno>
 #include <csignal>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <iterator>
-#include <system_error>
-
 #include <sys/stat.h>
+#include <system_error>
 
 namespace agentdl::cli {
 
@@ -70,7 +69,8 @@ Expected<std::optional<Server>> remote_source(const SourceOptions& options)
 {
   auto server = AGENTDL_TRY(find_server(options.server, options.token_file));
   if (!server && options.token_file) {
-    return fail(Errc::usage, "--token-file needs a server: give --server URL or set AGENTDL_SERVER");
+    return fail(Errc::usage,
+                "--token-file needs a server: give --server URL or set AGENTDL_SERVER");
   }
   return server;
 }

@@ -10,21 +10,20 @@
 
 #include <algorithm>
 #include <array>
-#include <condition_variable>
-#include <deque>
-#include <mutex>
-#include <thread>
 #include <cerrno>
 #include <charconv>
-#include <cstring>
-#include <vector>
-
-#include <fcntl.h>
+#include <condition_variable>
 #include <csignal>
+#include <cstring>
+#include <deque>
+#include <fcntl.h>
+#include <mutex>
 #include <pthread.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <thread>
 #include <unistd.h>
+#include <vector>
 
 namespace agentdl::cli {
 
@@ -34,7 +33,8 @@ namespace {
 
 Error io_error(std::string_view what, const fs::path& path, int error)
 {
-  return Error(Errc::internal, fmt::format("cannot {} {}: {}", what, path.string(), std::strerror(error)));
+  return Error(Errc::internal,
+               fmt::format("cannot {} {}: {}", what, path.string(), std::strerror(error)));
 }
 
 // A file descriptor, closed when it goes.
@@ -131,7 +131,8 @@ std::optional<std::uint64_t> content_length(const HttpResponse& head)
   const auto text = head.header("Content-Length");
   std::uint64_t n = 0;
   if (!text || text->empty() ||
-      std::from_chars(text->data(), text->data() + text->size(), n).ptr != text->data() + text->size()) {
+      std::from_chars(text->data(), text->data() + text->size(), n).ptr !=
+        text->data() + text->size()) {
     return std::nullopt;
   }
   return n;
@@ -177,7 +178,8 @@ public:
         m_current->clear();
       }
       const auto n = std::min(data.size(), k_block_size - m_current->size());
-      m_current->insert(m_current->end(), data.begin(), data.begin() + static_cast<std::ptrdiff_t>(n));
+      m_current->insert(
+        m_current->end(), data.begin(), data.begin() + static_cast<std::ptrdiff_t>(n));
       data = data.subspan(n);
       if (m_current->size() == k_block_size) {
         submit();
@@ -323,7 +325,8 @@ public:
   Expected<void> start_over()
   {
     if (!is_open()) {
-      m_file = File(::open(m_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644));
+      m_file =
+        File(::open(m_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644));
       if (!m_file) {
         return std::unexpected(io_error("create", m_path, errno));
       }
@@ -447,10 +450,14 @@ private:
   std::uint64_t m_size = 0;
 };
 
-Error mismatch(std::string_view what, const Wanted& wanted, const std::string& expected, const std::string& got)
+Error mismatch(std::string_view what,
+               const Wanted& wanted,
+               const std::string& expected,
+               const std::string& got)
 {
-  return Error(Errc::integrity,
-               fmt::format("{} mismatch for {}: expected {}, got {}", what, wanted.filename, expected, got));
+  return Error(
+    Errc::integrity,
+    fmt::format("{} mismatch for {}: expected {}, got {}", what, wanted.filename, expected, got));
 }
 
 Error size_mismatch(const Wanted& wanted, const std::string& got)
@@ -472,8 +479,9 @@ Error fetch_error(const HttpResponse& response)
   const auto reason = reason_phrase(response.status);
   const auto url = display_url(response.url);
   return Error(code,
-               reason.empty() ? fmt::format("{} answered HTTP {}", url, response.status)
-                              : fmt::format("{} answered HTTP {} ({})", url, response.status, reason));
+               reason.empty()
+                 ? fmt::format("{} answered HTTP {}", url, response.status)
+                 : fmt::format("{} answered HTTP {} ({})", url, response.status, reason));
 }
 
 } // namespace
@@ -499,9 +507,10 @@ Expected<fs::path> target_path(const Wanted& wanted, const SaveOptions& options)
                           return u < 0x20 || u == 0x7f || c == '/' || c == '\\';
                         });
   if (unusable) {
-    return fail(Errc::network,
-                fmt::format("the artifact's URL {} does not end in a usable file name; give one with -o FILE",
-                            display_url(wanted.url)));
+    return fail(
+      Errc::network,
+      fmt::format("the artifact's URL {} does not end in a usable file name; give one with -o FILE",
+                  display_url(wanted.url)));
   }
   return options.directory ? fs::path(*options.directory) / name : fs::path(name);
 }
@@ -548,7 +557,8 @@ Expected<Saved> download(HttpClient& client,
           }
           part.continue_writing();
         } else {
-          if (const auto length = content_length(head); wanted.size && length && *length != *wanted.size) {
+          if (const auto length = content_length(head);
+              wanted.size && length && *length != *wanted.size) {
             // Not worth fetching: it cannot be the artifact.
             stopped = size_mismatch(wanted, fmt::format("{}", *length));
             return false;

@@ -9,8 +9,8 @@
 
 #include <algorithm>
 #include <array>
-#include <chrono>
 #include <cctype>
+#include <chrono>
 #include <exception>
 #include <memory>
 #include <thread>
@@ -36,8 +36,7 @@ namespace {
 
 Expected<CurlApi> load_curl()
 {
-  const auto library =
-    AGENTDL_TRY(SharedLibrary::open("libcurl.so.4", "to talk HTTP", "libcurl4"));
+  const auto library = AGENTDL_TRY(SharedLibrary::open("libcurl.so.4", "to talk HTTP", "libcurl4"));
   CurlApi api;
   AGENTDL_BIND(library, api.global_init, curl_global_init);
   AGENTDL_BIND(library, api.easy_init, curl_easy_init);
@@ -59,7 +58,8 @@ Expected<CurlApi> load_curl()
 bool iequals(std::string_view a, std::string_view b)
 {
   return std::ranges::equal(a, b, [](char x, char y) {
-    return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+    return std::tolower(static_cast<unsigned char>(x)) ==
+           std::tolower(static_cast<unsigned char>(y));
   });
 }
 
@@ -68,7 +68,8 @@ std::string_view trim(std::string_view s)
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
     s.remove_prefix(1);
   }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
     s.remove_suffix(1);
   }
   return s;
@@ -144,16 +145,15 @@ int on_progress(void* user, curl_off_t total, curl_off_t now, curl_off_t, curl_o
 {
   auto& transfer = *static_cast<Transfer*>(user);
   try {
-    const bool go_on = (*transfer.progress)(static_cast<std::uint64_t>(std::max<curl_off_t>(now, 0)),
-                                            static_cast<std::uint64_t>(std::max<curl_off_t>(total, 0)));
+    const bool go_on =
+      (*transfer.progress)(static_cast<std::uint64_t>(std::max<curl_off_t>(now, 0)),
+                           static_cast<std::uint64_t>(std::max<curl_off_t>(total, 0)));
     return go_on ? 0 : 1;
   } catch (...) {
     transfer.failure = std::current_exception();
     return 1;
   }
 }
-
-
 
 bool transient_error(CURLcode code)
 {
@@ -246,7 +246,8 @@ std::expected<HttpResponse, TransferFailure> HttpClient::perform(const HttpReque
   if (api.easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
       api.easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") != CURLE_OK) {
     return std::unexpected(TransferFailure{
-      Error(Errc::internal, "the installed libcurl is too old: agentdl needs 7.85 or later"), false });
+      Error(Errc::internal, "the installed libcurl is too old: agentdl needs 7.85 or later"),
+      false });
   }
   api.easy_setopt(easy, CURLOPT_USERAGENT, "agentdl/" AGENTDL_VERSION);
   api.easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
@@ -296,9 +297,10 @@ std::expected<HttpResponse, TransferFailure> HttpClient::perform(const HttpReque
   if (code == CURLE_TOO_MANY_REDIRECTS) {
     reason = fmt::format("more than {} redirects", m_settings.max_redirects);
   } else if (code == CURLE_OPERATION_TIMEDOUT && transfer.body_started) {
-    reason = fmt::format("transfer slower than {} bytes/s for {} s (see --speed-limit, --speed-time)",
-                         m_settings.speed_limit,
-                         m_settings.speed_time);
+    reason =
+      fmt::format("transfer slower than {} bytes/s for {} s (see --speed-limit, --speed-time)",
+                  m_settings.speed_limit,
+                  m_settings.speed_time);
   }
   const auto shown = request.secret_query ? display_url(response.url) : response.url;
   const auto message = transfer.body_started || code == CURLE_TOO_MANY_REDIRECTS
@@ -313,7 +315,8 @@ Expected<HttpResponse> perform_with_retries(HttpClient& client, const HttpReques
   const ProgressSink progress = [](std::uint64_t, std::uint64_t) { return interrupted() == 0; };
   for (int attempt = 0;; ++attempt) {
     auto response = client.perform(request, nullptr, &progress);
-    const bool transient = response ? transient_status(response->status) : response.error().transient;
+    const bool transient =
+      response ? transient_status(response->status) : response.error().transient;
     if (!transient || attempt >= client.settings().retries || !wait_before_retry(attempt + 1)) {
       if (!response) {
         return std::unexpected(std::move(response.error().error));
@@ -339,7 +342,8 @@ bool wait_before_retry(int attempt)
 std::string display_url(std::string_view url)
 {
   const auto query = url.find('?');
-  return query == std::string_view::npos ? std::string(url) : std::string(url.substr(0, query)) + "?...";
+  return query == std::string_view::npos ? std::string(url)
+                                         : std::string(url.substr(0, query)) + "?...";
 }
 
 bool transient_status(long status)
@@ -350,27 +354,48 @@ bool transient_status(long status)
 std::string_view reason_phrase(long status)
 {
   switch (status) {
-    case 200: return "OK";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 303: return "See Other";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 410: return "Gone";
-    case 416: return "Range Not Satisfiable";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "";
+    case 200:
+      return "OK";
+    case 206:
+      return "Partial Content";
+    case 301:
+      return "Moved Permanently";
+    case 302:
+      return "Found";
+    case 303:
+      return "See Other";
+    case 307:
+      return "Temporary Redirect";
+    case 308:
+      return "Permanent Redirect";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 410:
+      return "Gone";
+    case 416:
+      return "Range Not Satisfiable";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "";
   }
 }
 

@@ -115,9 +115,8 @@ void add_source_options(CLI::App* command, agentdl::cli::SourceOptions& options)
                  "Read the server's bearer token from FILE (default: $AGENTDL_TOKEN)")
     ->type_name("FILE");
   command
-    ->add_option("--connect-timeout",
-                 options.http.connect_timeout,
-                 "Seconds allowed to connect to a server")
+    ->add_option(
+      "--connect-timeout", options.http.connect_timeout, "Seconds allowed to connect to a server")
     ->type_name("SECONDS")
     ->default_val(options.http.connect_timeout)
     ->check(CLI::PositiveNumber);
@@ -146,7 +145,8 @@ CLI::Option* add_query_options(CLI::App* command, agentdl::cli::QueryOptions& qu
                     ->type_name("V")
                     ->expected(0, 1);
   channel->excludes(version);
-  command->add_option("--platform", query.platform, "Platform, e.g. windows, macos")->type_name("P");
+  command->add_option("--platform", query.platform, "Platform, e.g. windows, macos")
+    ->type_name("P");
   command
     ->add_option(
       "--arch",
@@ -186,12 +186,14 @@ int agentdl_main(int argc, char** argv)
     "download", "Download an installer, verify its size and sha256, and print where it is");
   add_source_options(download_cmd, download.source);
   auto* download_version = add_query_options(download_cmd, download.query);
-  auto* output_opt =
-    download_cmd
-      ->add_option("-o,--output", download.save.output, "Save as FILE (default: the artifact's file name)")
-      ->type_name("FILE");
+  auto* output_opt = download_cmd
+                       ->add_option("-o,--output",
+                                    download.save.output,
+                                    "Save as FILE (default: the artifact's file name)")
+                       ->type_name("FILE");
   download_cmd
-    ->add_option("-d,--directory", download.save.directory, "Save into DIR under the artifact's file name")
+    ->add_option(
+      "-d,--directory", download.save.directory, "Save into DIR under the artifact's file name")
     ->type_name("DIR")
     ->excludes(output_opt);
   download_cmd->add_flag(
@@ -204,18 +206,19 @@ int agentdl_main(int argc, char** argv)
     ->type_name("BYTES")
     ->default_val(download.source.http.speed_limit)
     ->check(CLI::PositiveNumber);
-  download_cmd
-    ->add_option("--speed-time", download.source.http.speed_time, "See --speed-limit")
+  download_cmd->add_option("--speed-time", download.source.http.speed_time, "See --speed-limit")
     ->type_name("SECONDS")
     ->default_val(download.source.http.speed_time)
     ->check(CLI::PositiveNumber);
   download_cmd
-    ->add_option("--max-redirects", download.source.http.max_redirects, "Follow at most N redirects")
+    ->add_option(
+      "--max-redirects", download.source.http.max_redirects, "Follow at most N redirects")
     ->type_name("N")
     ->default_val(download.source.http.max_redirects)
     ->check(CLI::NonNegativeNumber);
-  download_cmd->footer(std::string(k_exit_codes) +
-                       "  130 interrupted (Ctrl-C); the .part file is kept and resumed next time\n");
+  download_cmd->footer(
+    std::string(k_exit_codes) +
+    "  130 interrupted (Ctrl-C); the .part file is kept and resumed next time\n");
 
   ListOptions list;
   auto* list_cmd = app.add_subcommand("list", "List the releases, newest first");

@@ -39,7 +39,8 @@ Expected<std::string> read_token_file(const std::string& path)
 {
   std::ifstream file(path, std::ios::binary);
   if (!file) {
-    return fail(Errc::usage, fmt::format("cannot read token file {}: {}", path, std::strerror(errno)));
+    return fail(Errc::usage,
+                fmt::format("cannot read token file {}: {}", path, std::strerror(errno)));
   }
   std::string line;
   std::getline(file, line);
@@ -47,8 +48,9 @@ Expected<std::string> read_token_file(const std::string& path)
   const auto last = line.find_last_not_of(" \t\r");
   line = first == std::string::npos ? "" : line.substr(first, last - first + 1);
   if (const auto problem = token_problem(line)) {
-    return fail(Errc::usage,
-                fmt::format("the token in {} {}: give one token on the first line", path, *problem));
+    return fail(
+      Errc::usage,
+      fmt::format("the token in {} {}: give one token on the first line", path, *problem));
   }
   return line;
 }
@@ -111,7 +113,8 @@ Expected<std::string> json_object(const HttpResponse& response, const Server& se
   boost::system::error_code ec;
   const auto value = boost::json::parse(response.body, ec);
   if (ec || !value.is_object()) {
-    return fail(Errc::network, fmt::format("{} answered something other than a JSON object", response.url));
+    return fail(Errc::network,
+                fmt::format("{} answered something other than a JSON object", response.url));
   }
   return boost::json::serialize(value);
 }
@@ -189,7 +192,8 @@ Expected<Located> locate(HttpClient& client, const Server& server, const Query& 
     boost::urls::url target;
     if (location.empty() || !base || !reference ||
         !boost::urls::resolve(*base, *reference, target)) {
-      return fail(Errc::network, fmt::format("{} redirected without a valid Location", response.url));
+      return fail(Errc::network,
+                  fmt::format("{} redirected without a valid Location", response.url));
     }
     located.url = std::string(target.buffer());
   }
@@ -197,8 +201,9 @@ Expected<Located> locate(HttpClient& client, const Server& server, const Query& 
   if (const auto sha256 = response.header("X-Artifact-Sha256")) {
     if (sha256->size() != 64 ||
         sha256->find_first_not_of("0123456789abcdefABCDEF") != std::string_view::npos) {
-      return fail(Errc::network,
-                  fmt::format("{} sent an X-Artifact-Sha256 that is not 64 hex digits", response.url));
+      return fail(
+        Errc::network,
+        fmt::format("{} sent an X-Artifact-Sha256 that is not 64 hex digits", response.url));
     }
     located.sha256 = lowercase(*sha256);
   }
@@ -235,12 +240,21 @@ Error answer_error(const HttpResponse& response, bool token_sent)
   const long status = response.status;
   Errc code = Errc::network;
   switch (status) {
-    case 400: code = Errc::bad_request; break;
-    case 401: code = Errc::unauthorized; break;
-    case 403: code = Errc::forbidden; break;
+    case 400:
+      code = Errc::bad_request;
+      break;
+    case 401:
+      code = Errc::unauthorized;
+      break;
+    case 403:
+      code = Errc::forbidden;
+      break;
     case 404:
-    case 410: code = Errc::not_found; break;
-    default: break;
+    case 410:
+      code = Errc::not_found;
+      break;
+    default:
+      break;
   }
   std::string message;
   boost::system::error_code ec;

@@ -1,5 +1,4 @@
 #include <agentdl/auth.hpp>
-
 #include <agentdl/crypto.hpp>
 
 #include <array>

@@ -1,6 +1,6 @@
-#include <agentdl/crypto.hpp>
-
 #include "crypto_api.hpp"
+
+#include <agentdl/crypto.hpp>
 
 #include <memory>
 #include <stdexcept>

@@ -10,8 +10,8 @@ namespace {
 
 Expected<OpenSslApi> load()
 {
-  const auto library = AGENTDL_TRY(SharedLibrary::open(
-    "libcrypto.so.3", "for SHA-256 and random numbers", "libssl3"));
+  const auto library =
+    AGENTDL_TRY(SharedLibrary::open("libcrypto.so.3", "for SHA-256 and random numbers", "libssl3"));
   OpenSslApi api;
   AGENTDL_BIND(library, api.md_fetch, EVP_MD_fetch);
   AGENTDL_BIND(library, api.md_ctx_new, EVP_MD_CTX_new);

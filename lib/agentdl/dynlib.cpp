@@ -28,8 +28,9 @@ Expected<void*> SharedLibrary::symbol(const char* name) const
   dlerror();
   void* address = dlsym(m_handle, name);
   if (!address) {
-    return fail(Errc::internal,
-                fmt::format("{} has no function {}: the installed version is too old", m_soname, name));
+    return fail(
+      Errc::internal,
+      fmt::format("{} has no function {}: the installed version is too old", m_soname, name));
   }
   return address;
 }

@@ -121,7 +121,8 @@ Expected<std::string> releases_table(std::string_view releases_json)
   };
   boost::system::error_code ec;
   const auto document = boost::json::parse(releases_json, ec);
-  const auto* releases = document.is_object() ? document.as_object().if_contains("releases") : nullptr;
+  const auto* releases =
+    document.is_object() ? document.as_object().if_contains("releases") : nullptr;
   if (ec || !releases || !releases->is_array()) {
     return invalid();
   }
@@ -151,8 +152,8 @@ Expected<std::string> releases_table(std::string_view releases_json)
     }
     const auto& release = item.as_object();
     std::string status = "-";
-    if (const auto* yanked = release.if_contains("yanked"); yanked && yanked->is_bool() &&
-                                                            yanked->as_bool()) {
+    if (const auto* yanked = release.if_contains("yanked");
+        yanked && yanked->is_bool() && yanked->as_bool()) {
       status = "yanked";
     } else if (auto current = join(release.if_contains("current_in"), ","); current != "-") {
       status = "current: " + current;
@@ -161,7 +162,8 @@ Expected<std::string> releases_table(std::string_view releases_json)
     if (const auto* list = release.if_contains("artifacts"); list && list->is_array()) {
       for (const auto& a : list->as_array()) {
         if (a.is_object()) {
-          artifacts.emplace_back(text(a.as_object(), "platform") + "/" + text(a.as_object(), "arch"));
+          artifacts.emplace_back(text(a.as_object(), "platform") + "/" +
+                                 text(a.as_object(), "arch"));
         }
       }
     }

@@ -1,6 +1,5 @@
-#include <agentdl/token.hpp>
-
 #include <agentdl/crypto.hpp>
+#include <agentdl/token.hpp>
 
 #include <array>
 

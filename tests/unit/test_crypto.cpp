@@ -68,5 +68,6 @@ TEST_CASE("crypto: constant-time comparison")
   CHECK(agentdl::equal_constant_time(a, same));
   CHECK_FALSE(agentdl::equal_constant_time(a, last_differs));
   CHECK_FALSE(agentdl::equal_constant_time(a, shorter));
-  CHECK(agentdl::equal_constant_time(std::span<const unsigned char>{}, std::span<const unsigned char>{}));
+  CHECK(agentdl::equal_constant_time(std::span<const unsigned char>{},
+                                     std::span<const unsigned char>{}));
 }

@@ -43,26 +43,27 @@ published_at = 2026-10-01T12:00:00Z
 
 TEST_CASE("output: resolution JSON")
 {
-  const auto latest = agentdl::resolve(catalog(), {.platform = "windows"});
+  const auto latest = agentdl::resolve(catalog(), { .platform = "windows" });
   REQUIRE(latest.has_value());
   CHECK(agentdl::resolution_json(*latest) ==
         R"({"version":"1.8.3","channel":"stable","platform":"windows","arch":"x86_64",)"
         R"("url":"https://dl.example.com/w/a.msi","filename":"a.msi",)"
         R"("sha256":"94d5550935517edc9fa5d056a94ea014853309056192232222d392a678671cbb",)"
         R"("size":48213504})");
-  const auto versioned = agentdl::resolve(catalog(), {.version = "1.8.3", .platform = "windows"});
+  const auto versioned = agentdl::resolve(catalog(), { .version = "1.8.3", .platform = "windows" });
   REQUIRE(versioned.has_value());
   CHECK(agentdl::resolution_json(*versioned).starts_with(R"({"version":"1.8.3","channel":null,)"));
 }
 
 TEST_CASE("output: release list")
 {
-  CHECK(agentdl::releases_json(catalog(), catalog().find_channel("stable")) ==
-        R"({"releases":[{"version":"1.8.3","channels":["stable"],"current_in":["latest","stable"],)"
-        R"("published_at":"2026-10-01T12:00:00Z","yanked":false,"artifacts":[{"platform":"windows",)"
-        R"("arch":"x86_64","url":"https://dl.example.com/w/a.msi","filename":"a.msi",)"
-        R"("sha256":"94d5550935517edc9fa5d056a94ea014853309056192232222d392a678671cbb",)"
-        R"("size":48213504}]}]})");
+  CHECK(
+    agentdl::releases_json(catalog(), catalog().find_channel("stable")) ==
+    R"({"releases":[{"version":"1.8.3","channels":["stable"],"current_in":["latest","stable"],)"
+    R"("published_at":"2026-10-01T12:00:00Z","yanked":false,"artifacts":[{"platform":"windows",)"
+    R"("arch":"x86_64","url":"https://dl.example.com/w/a.msi","filename":"a.msi",)"
+    R"("sha256":"94d5550935517edc9fa5d056a94ea014853309056192232222d392a678671cbb",)"
+    R"("size":48213504}]}]})");
   CHECK(agentdl::releases_table(agentdl::releases_json(catalog(), std::nullopt)).value() ==
         "VERSION  CHANNELS  STATUS                  PUBLISHED             ARTIFACTS\n"
         "2.0      latest    yanked                  -                     -\n"
@@ -75,32 +76,36 @@ TEST_CASE("output: the list table from a server's JSON")
   CHECK(agentdl::releases_table(R"({"releases":[{"version":"2.0","yanked":false,)"
                                 R"("current_in":["stable"],"artifacts":[{"platform":"macos",)"
                                 R"("arch":"arm64"},{"platform":"windows","arch":"x86_64"}]}]})")
-          .value() == "VERSION  CHANNELS  STATUS           PUBLISHED  ARTIFACTS\n"
-                      "2.0      -         current: stable  -          macos/arm64 windows/x86_64\n");
+          .value() ==
+        "VERSION  CHANNELS  STATUS           PUBLISHED  ARTIFACTS\n"
+        "2.0      -         current: stable  -          macos/arm64 windows/x86_64\n");
   CHECK(agentdl::releases_table(R"({"releases":[]})").value() ==
         "VERSION  CHANNELS  STATUS  PUBLISHED  ARTIFACTS\n");
-  for (const auto* bad : { "", "[]", "{}", R"({"releases":{}})", R"({"releases":[1]})", "<html>" }) {
+  for (const auto* bad :
+       { "", "[]", "{}", R"({"releases":{}})", R"({"releases":[1]})", "<html>" }) {
     CAPTURE(bad);
     const auto table = agentdl::releases_table(bad);
     REQUIRE_FALSE(table.has_value());
     CHECK(table.error().code == agentdl::Errc::network);
-    CHECK(table.error().message == R"(the release list is not the {"releases":[...]} object expected)");
+    CHECK(table.error().message ==
+          R"(the release list is not the {"releases":[...]} object expected)");
   }
 }
 
 TEST_CASE("output: error JSON has the contract's shape")
 {
-  const agentdl::Error error(agentdl::Errc::not_found,
-                             "Agent artifact not found",
-                             {{"version", "1.8.3"}, {"platform", "macos"}, {"arch", "x86_64"}});
+  const agentdl::Error error(
+    agentdl::Errc::not_found,
+    "Agent artifact not found",
+    { { "version", "1.8.3" }, { "platform", "macos" }, { "arch", "x86_64" } });
   CHECK(agentdl::error_json(error) ==
         R"({"error":{"code":"not_found","message":"Agent artifact not found",)"
         R"("details":{"version":"1.8.3","platform":"macos","arch":"x86_64"}}})");
   const agentdl::Error bad(agentdl::Errc::bad_request,
                            "unknown platform",
-                           {{"parameter", "platform"},
-                            {"value", "x\r\n"},
-                            {"allowed", std::vector<std::string>{"macos", "windows"}}});
+                           { { "parameter", "platform" },
+                             { "value", "x\r\n" },
+                             { "allowed", std::vector<std::string>{ "macos", "windows" } } });
   CHECK(agentdl::error_json(bad) ==
         R"({"error":{"code":"bad_request","message":"unknown platform",)"
         R"("details":{"parameter":"platform","value":"x\r\n","allowed":["macos","windows"]}}})");
