@@ -112,7 +112,7 @@ class Nginx:
     @property
     def url(self):
         """The base URL, with a trailing slash."""
-        return f"{self.scheme}://127.0.0.1:{self.port}/"
+        return f"http://127.0.0.1:{self.port}/"
 
     def error_log(self):
         try:
