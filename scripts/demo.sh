@@ -46,6 +46,8 @@ show curl -s "$base/agent-releases/latest/download?platform=windows"
 # The same resolution from the command line, for shell scripts.
 show "$agentdl" resolve --config agentdl.toml --channel stable --platform macos --arch arm64
 show "$agentdl" resolve --config agentdl.toml --channel latest --platform macos --arch arm64 --json
+# And from this server (remote mode), with the token from the environment.
+show env AGENTDL_TOKEN="$token" "$agentdl" resolve --server "$base" --platform macos --arch arm64
 
 echo "agentdl-serve is serving $base (access log: build/demo-access.log). Ctrl-C stops it."
 wait $server
