@@ -244,7 +244,7 @@ int run_download(const DownloadOptions& options)
                "agentdl: warning: no sha256 known for {}; saved without verifying its content\n",
                wanted->filename);
   }
-  return emit(saved->path.string() + "\n");
+  return emit(target->string() + "\n");
 }
 
 int run_check(const CheckOptions& options)
@@ -290,13 +290,10 @@ int run_token_hash()
     print_error("no token on standard input (try: agentdl token hash < token.txt)");
     return 2;
   }
-  for (const char c : input) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u == 0x7f) {
-      print_error("the token on standard input holds white space or control characters; "
-                  "give one token on one line");
-      return 2;
-    }
+  if (const auto problem = token_problem(input)) {
+    print_error(
+      fmt::format("the token on standard input {}; give one token on one line", *problem));
+    return 2;
   }
   if (const auto ready = crypto_init(); !ready) {
     return report(ready.error());

@@ -11,7 +11,6 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <charconv>
 #include <condition_variable>
 #include <csignal>
 #include <cstring>
@@ -69,17 +68,14 @@ private:
   int m_fd = -1;
 };
 
-// Adds the content of the file at `path` to `hash`; returns its size.
-Expected<std::uint64_t> hash_file(const fs::path& path, Sha256& hash)
+// Adds the content of the open file `fd` (named `path`, for messages) to
+// `hash`, reading it from its start; returns its size.
+Expected<std::uint64_t> hash_fd(int fd, const fs::path& path, Sha256& hash)
 {
-  File file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!file) {
-    return std::unexpected(io_error("read", path, errno));
-  }
   std::vector<unsigned char> buffer(1 << 20);
   std::uint64_t total = 0;
   for (;;) {
-    const auto n = ::read(file.fd(), buffer.data(), buffer.size());
+    const auto n = ::pread(fd, buffer.data(), buffer.size(), static_cast<off_t>(total));
     if (n < 0) {
       if (errno == EINTR) {
         continue;
@@ -97,17 +93,17 @@ Expected<std::uint64_t> hash_file(const fs::path& path, Sha256& hash)
 // Tells whether the file at `path` is `wanted` (size and sha256 known).
 bool already_there(const fs::path& path, const Wanted& wanted)
 {
-  std::error_code ec;
-  if (wanted.sha256.empty() || !fs::is_regular_file(path, ec)) {
+  if (wanted.sha256.empty()) {
     return false;
   }
-  const auto size = fs::file_size(path, ec);
-  if (ec || (wanted.size && size != *wanted.size)) {
+  const File file(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  struct stat st = {};
+  if (!file || ::fstat(file.fd(), &st) != 0 || !S_ISREG(st.st_mode) ||
+      (wanted.size && static_cast<std::uint64_t>(st.st_size) != *wanted.size)) {
     return false;
   }
   Sha256 hash;
-  const auto read = hash_file(path, hash);
-  return read && to_hex(hash.finish()) == wanted.sha256;
+  return hash_fd(file.fd(), path, hash) && to_hex(hash.finish()) == wanted.sha256;
 }
 
 // Returns the first byte of a `Content-Range: bytes FIRST-LAST/TOTAL`.
@@ -117,25 +113,8 @@ std::optional<std::uint64_t> range_start(std::optional<std::string_view> header)
     return std::nullopt;
   }
   const auto text = header->substr(6);
-  std::uint64_t first = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), first);
-  if (ec != std::errc() || end == text.data() + text.size() || *end != '-') {
-    return std::nullopt;
-  }
-  return first;
-}
-
-// Returns the Content-Length of `head`, if it has a valid one.
-std::optional<std::uint64_t> content_length(const HttpResponse& head)
-{
-  const auto text = head.header("Content-Length");
-  std::uint64_t n = 0;
-  if (!text || text->empty() ||
-      std::from_chars(text->data(), text->data() + text->size(), n).ptr !=
-        text->data() + text->size()) {
-    return std::nullopt;
-  }
-  return n;
+  const auto dash = text.find('-');
+  return dash == std::string_view::npos ? std::nullopt : parse_uint64(text.substr(0, dash));
 }
 
 // Hashes and writes a download on a thread of its own, in blocks of 1 MiB,
@@ -294,7 +273,6 @@ public:
   {
   }
 
-  const fs::path& path() const { return m_path; }
   std::uint64_t size() const { return m_size; }
   bool is_open() const { return static_cast<bool>(m_file); }
   bool is_writing() const { return m_writer.has_value(); }
@@ -314,7 +292,7 @@ public:
       AGENTDL_TRY(check_and_lock());
     }
     m_hash.emplace();
-    m_size = AGENTDL_TRY(hash_fd());
+    m_size = AGENTDL_TRY(hash_to_end());
     return true;
   }
 
@@ -419,24 +397,9 @@ private:
   }
 
   // Hashes the open .part from its start and leaves its offset at the end.
-  Expected<std::uint64_t> hash_fd()
+  Expected<std::uint64_t> hash_to_end()
   {
-    std::vector<unsigned char> buffer(1 << 20);
-    std::uint64_t total = 0;
-    for (;;) {
-      const auto n = ::pread(m_file.fd(), buffer.data(), buffer.size(), static_cast<off_t>(total));
-      if (n < 0) {
-        if (errno == EINTR) {
-          continue;
-        }
-        return std::unexpected(io_error("read", m_path, errno));
-      }
-      if (n == 0) {
-        break;
-      }
-      m_hash->update(std::span(buffer.data(), static_cast<std::size_t>(n)));
-      total += static_cast<std::uint64_t>(n);
-    }
+    const auto total = AGENTDL_TRY(hash_fd(m_file.fd(), m_path, *m_hash));
     if (::lseek(m_file.fd(), static_cast<off_t>(total), SEEK_SET) < 0) {
       return std::unexpected(io_error("seek in", m_path, errno));
     }
@@ -468,20 +431,9 @@ Error size_mismatch(const Wanted& wanted, const std::string& got)
 // Returns the Error for an artifact URL's answer that is not the file.
 Error fetch_error(const HttpResponse& response)
 {
-  Errc code = Errc::network;
-  if (response.status == 404 || response.status == 410) {
-    code = Errc::not_found;
-  } else if (response.status == 401) {
-    code = Errc::unauthorized;
-  } else if (response.status == 403) {
-    code = Errc::forbidden;
-  }
-  const auto reason = reason_phrase(response.status);
-  const auto url = display_url(response.url);
-  return Error(code,
-               reason.empty()
-                 ? fmt::format("{} answered HTTP {}", url, response.status)
-                 : fmt::format("{} answered HTTP {} ({})", url, response.status, reason));
+  return Error(
+    status_errc(response.status),
+    fmt::format("{} answered {}", display_url(response.url), status_text(response.status)));
 }
 
 } // namespace
@@ -515,13 +467,13 @@ Expected<fs::path> target_path(const Wanted& wanted, const SaveOptions& options)
   return options.directory ? fs::path(*options.directory) / name : fs::path(name);
 }
 
-Expected<Saved> download(HttpClient& client,
-                         const Wanted& wanted,
-                         const fs::path& target,
-                         const SaveOptions& options)
+Expected<void> download(HttpClient& client,
+                        const Wanted& wanted,
+                        const fs::path& target,
+                        const SaveOptions& options)
 {
   if (!options.force && already_there(target, wanted)) {
-    return Saved{ target, false };
+    return {};
   }
   PartFile part(fs::path(target.string() + ".part"));
   ProgressBar bar(options.progress);
@@ -557,7 +509,7 @@ Expected<Saved> download(HttpClient& client,
           }
           part.continue_writing();
         } else {
-          if (const auto length = content_length(head);
+          if (const auto length = head.header("Content-Length").and_then(parse_uint64);
               wanted.size && length && *length != *wanted.size) {
             // Not worth fetching: it cannot be the artifact.
             stopped = size_mismatch(wanted, fmt::format("{}", *length));
@@ -679,7 +631,7 @@ Expected<Saved> download(HttpClient& client,
       return std::unexpected(std::move(*mismatch_error));
     }
     AGENTDL_TRY(part.commit(target));
-    return Saved{ target, true };
+    return {};
   }
 }
 

@@ -30,23 +30,18 @@ struct SaveOptions
   bool progress = true;                 // a progress bar when stderr is a terminal
 };
 
-struct Saved
-{
-  std::filesystem::path path;
-  bool downloaded = false; // false: the target already was the artifact
-};
-
 // Returns where `wanted` is saved under `options`; fails with Errc::network if
 // the file name (which comes from the server) is not a plain file name.
 Expected<std::filesystem::path> target_path(const Wanted& wanted, const SaveOptions& options);
 
-// Downloads `wanted` to `target`. Resumes a `target`.part left by an earlier
+// Downloads `wanted` to `target`, unless `target` already is it (and not
+// `options.force`). Resumes a `target`.part left by an earlier
 // run; retries as `client`'s settings allow; on a mismatch fails with
 // Errc::integrity and deletes the .part. When interrupted (interrupt.hpp), the
 // .part is kept.
-Expected<Saved> download(HttpClient& client,
-                         const Wanted& wanted,
-                         const std::filesystem::path& target,
-                         const SaveOptions& options);
+Expected<void> download(HttpClient& client,
+                        const Wanted& wanted,
+                        const std::filesystem::path& target,
+                        const SaveOptions& options);
 
 } // namespace agentdl::cli

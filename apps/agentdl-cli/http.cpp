@@ -4,12 +4,14 @@
 
 #include <agentdl/dynlib.hpp>
 
+#include <boost/url/grammar/ci_string.hpp>
 #include <curl/curl.h>
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <charconv>
 #include <chrono>
 #include <exception>
 #include <memory>
@@ -53,14 +55,6 @@ Expected<CurlApi> load_curl()
                 fmt::format("libcurl failed to initialize: {}", api.easy_strerror(code)));
   }
   return api;
-}
-
-bool iequals(std::string_view a, std::string_view b)
-{
-  return std::ranges::equal(a, b, [](char x, char y) {
-    return std::tolower(static_cast<unsigned char>(x)) ==
-           std::tolower(static_cast<unsigned char>(y));
-  });
 }
 
 std::string_view trim(std::string_view s)
@@ -175,12 +169,60 @@ bool transient_error(CURLcode code)
   }
 }
 
+std::string_view reason_phrase(long status)
+{
+  switch (status) {
+    case 200:
+      return "OK";
+    case 206:
+      return "Partial Content";
+    case 301:
+      return "Moved Permanently";
+    case 302:
+      return "Found";
+    case 303:
+      return "See Other";
+    case 307:
+      return "Temporary Redirect";
+    case 308:
+      return "Permanent Redirect";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 410:
+      return "Gone";
+    case 416:
+      return "Range Not Satisfiable";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "";
+  }
+}
+
 } // namespace
 
 std::optional<std::string_view> HttpResponse::header(std::string_view name) const
 {
   for (const auto& [key, value] : headers) {
-    if (iequals(key, name)) {
+    if (boost::urls::grammar::ci_is_equal(key, name)) {
       return value;
     }
   }
@@ -351,52 +393,36 @@ bool transient_status(long status)
   return status >= 500 && status <= 599;
 }
 
-std::string_view reason_phrase(long status)
+Errc status_errc(long status)
 {
   switch (status) {
-    case 200:
-      return "OK";
-    case 206:
-      return "Partial Content";
-    case 301:
-      return "Moved Permanently";
-    case 302:
-      return "Found";
-    case 303:
-      return "See Other";
-    case 307:
-      return "Temporary Redirect";
-    case 308:
-      return "Permanent Redirect";
-    case 400:
-      return "Bad Request";
     case 401:
-      return "Unauthorized";
+      return Errc::unauthorized;
     case 403:
-      return "Forbidden";
+      return Errc::forbidden;
     case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 408:
-      return "Request Timeout";
     case 410:
-      return "Gone";
-    case 416:
-      return "Range Not Satisfiable";
-    case 429:
-      return "Too Many Requests";
-    case 500:
-      return "Internal Server Error";
-    case 502:
-      return "Bad Gateway";
-    case 503:
-      return "Service Unavailable";
-    case 504:
-      return "Gateway Timeout";
+      return Errc::not_found;
     default:
-      return "";
+      return Errc::network;
   }
+}
+
+std::string status_text(long status)
+{
+  const auto reason = reason_phrase(status);
+  return reason.empty() ? fmt::format("HTTP {}", status)
+                        : fmt::format("HTTP {} ({})", status, reason);
+}
+
+std::optional<std::uint64_t> parse_uint64(std::string_view text)
+{
+  std::uint64_t n = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
+    return std::nullopt;
+  }
+  return n;
 }
 
 } // namespace agentdl::cli

@@ -119,7 +119,14 @@ std::string display_url(std::string_view url);
 // Tells whether a status is worth retrying (5xx: the server may recover).
 bool transient_status(long status);
 
-// Returns the reason phrase of an HTTP status ("Not Found"), or "".
-std::string_view reason_phrase(long status);
+// Returns the kind of error an HTTP error status is: 401, 403 and 404/410 as
+// the contract's exit codes have them, anything else a network or server error.
+Errc status_errc(long status);
+
+// Returns "HTTP 404 (Not Found)", or "HTTP 599" for a status of no known reason.
+std::string status_text(long status);
+
+// Returns `text` as an unsigned number if it is one, whole.
+std::optional<std::uint64_t> parse_uint64(std::string_view text);
 
 } // namespace agentdl::cli

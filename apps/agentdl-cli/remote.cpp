@@ -2,6 +2,7 @@
 
 #include <agentdl/catalog.hpp>
 #include <agentdl/config.hpp>
+#include <agentdl/token.hpp>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -10,7 +11,6 @@
 #include <fmt/format.h>
 
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <fstream>
 #include <initializer_list>
@@ -19,21 +19,6 @@
 namespace agentdl::cli {
 
 namespace {
-
-// Returns what is wrong with `token` as an HTTP header value, if anything.
-std::optional<std::string_view> token_problem(std::string_view token)
-{
-  if (token.empty()) {
-    return "is empty";
-  }
-  for (const char c : token) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u == 0x7f) {
-      return "holds white space or control characters";
-    }
-  }
-  return std::nullopt;
-}
 
 Expected<std::string> read_token_file(const std::string& path)
 {
@@ -208,13 +193,11 @@ Expected<Located> locate(HttpClient& client, const Server& server, const Query& 
     located.sha256 = lowercase(*sha256);
   }
   if (const auto size = response.header("X-Artifact-Size")) {
-    std::uint64_t n = 0;
-    const auto [end, ec] = std::from_chars(size->data(), size->data() + size->size(), n);
-    if (ec != std::errc() || end != size->data() + size->size()) {
+    located.size = parse_uint64(*size);
+    if (!located.size) {
       return fail(Errc::network,
                   fmt::format("{} sent an X-Artifact-Size that is not a number", response.url));
     }
-    located.size = n;
   }
   return located;
 }
@@ -238,24 +221,8 @@ Expected<std::string> list_releases(HttpClient& client,
 Error answer_error(const HttpResponse& response, bool token_sent)
 {
   const long status = response.status;
-  Errc code = Errc::network;
-  switch (status) {
-    case 400:
-      code = Errc::bad_request;
-      break;
-    case 401:
-      code = Errc::unauthorized;
-      break;
-    case 403:
-      code = Errc::forbidden;
-      break;
-    case 404:
-    case 410:
-      code = Errc::not_found;
-      break;
-    default:
-      break;
-  }
+  // A 400 from the API is about the parameters the user gave.
+  const Errc code = status == 400 ? Errc::bad_request : status_errc(status);
   std::string message;
   boost::system::error_code ec;
   const auto body = boost::json::parse(response.body, ec);
@@ -267,9 +234,7 @@ Error answer_error(const HttpResponse& response, bool token_sent)
     }
   }
   if (message.empty()) {
-    const auto reason = reason_phrase(status);
-    message = reason.empty() ? fmt::format("server answered HTTP {}", status)
-                             : fmt::format("server answered HTTP {} ({})", status, reason);
+    message = "server answered " + status_text(status);
   }
   if (status == 401) {
     message = token_sent ? fmt::format("the server rejected the token (server said: {})", message)

@@ -1,25 +1,13 @@
 #include <agentdl/auth.hpp>
 #include <agentdl/crypto.hpp>
 
+#include <boost/url/grammar/ci_string.hpp>
+
 #include <array>
 
 namespace agentdl {
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b)
-{
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
-    if (lower(a[i]) != lower(b[i])) {
-      return false;
-    }
-  }
-  return true;
-}
 
 std::span<const unsigned char> as_bytes(std::string_view text)
 {
@@ -50,7 +38,8 @@ std::optional<std::string_view> bearer_token(std::optional<std::string_view> aut
   }
   const auto header = *authorization;
   const auto space = header.find(' ');
-  if (space == std::string_view::npos || !iequals(header.substr(0, space), "bearer")) {
+  if (space == std::string_view::npos ||
+      !boost::urls::grammar::ci_is_equal(header.substr(0, space), "bearer")) {
     return std::nullopt;
   }
   auto token = header.substr(space + 1);

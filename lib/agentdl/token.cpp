@@ -28,6 +28,20 @@ Expected<std::string> new_token()
   return out;
 }
 
+std::optional<std::string_view> token_problem(std::string_view token)
+{
+  if (token.empty()) {
+    return "is empty";
+  }
+  for (const char c : token) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u == 0x7f) {
+      return "holds white space or control characters";
+    }
+  }
+  return std::nullopt;
+}
+
 std::string to_hex(std::span<const unsigned char> bytes)
 {
   static constexpr std::string_view k_hex = "0123456789abcdef";

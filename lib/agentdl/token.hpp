@@ -3,6 +3,7 @@
 
 #include <agentdl/error.hpp>
 
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -13,6 +14,10 @@ namespace agentdl {
 // base64url without padding (43 characters). Fails only if the CSPRNG does.
 // This and sha256_hex() need crypto_init() (crypto.hpp) first.
 Expected<std::string> new_token();
+
+// Returns what is wrong with `token` as a bearer token ("is empty", "holds
+// white space or control characters"), if anything.
+std::optional<std::string_view> token_problem(std::string_view token);
 
 // Returns `bytes` as lowercase hex.
 std::string to_hex(std::span<const unsigned char> bytes);

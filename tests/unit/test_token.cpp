@@ -29,3 +29,13 @@ TEST_CASE("token: new tokens are 43 URL-safe characters and differ")
   };
   CHECK(std::all_of(a->begin(), a->end(), url_safe));
 }
+
+TEST_CASE("token: what is wrong with a token")
+{
+  CHECK_FALSE(agentdl::token_problem("abc-DEF_123").has_value());
+  CHECK(agentdl::token_problem("") == "is empty");
+  using namespace std::string_view_literals;
+  for (const auto bad : { "a b"sv, "a\tb"sv, "a\nb"sv, "a\0b"sv, "a\x7f"sv }) {
+    CHECK(agentdl::token_problem(bad) == "holds white space or control characters");
+  }
+}
