@@ -13,12 +13,9 @@
 #include <fmt/format.h>
 
 #include <csignal>
-#include <cstring>
-#include <fcntl.h>
 #include <new>
 #include <optional>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 namespace {
@@ -56,9 +53,11 @@ int serve_main(int argc, char** argv)
   app.add_flag(
     "--check", check, "Validate the catalog and exit: 0 if it loads, 7 with the error if not");
   app.footer(
-    "Signals: SIGHUP reloads the catalog (a broken file is rejected and the old one kept);\n"
-    "SIGTERM and SIGINT stop accepting, finish in-flight requests and exit 0.\n"
-    "Exit codes: 0 success, 2 usage error, 5 cannot listen, 7 configuration error.\n");
+    "Signals: SIGHUP reloads the catalog and the [server] settings that need no restart, and\n"
+    "reopens the access log (a broken file is rejected and the old one kept); SIGTERM and SIGINT\n"
+    "stop accepting, finish in-flight requests and exit 0; a second one exits 1 at once.\n"
+    "Exit codes: 0 success, 1 stopped before the drain ended, 2 usage error, 5 cannot listen,\n"
+    "7 configuration error.\n");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -98,23 +97,18 @@ int serve_main(int argc, char** argv)
     return 0;
   }
 
-  int log_fd = -1;
-  const auto& access_log = catalog->server.access_log;
-  if (access_log == "-") {
-    log_fd = STDOUT_FILENO;
-  } else if (access_log != "off") {
-    log_fd = ::open(access_log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-    if (log_fd < 0) {
-      print_error(
-        fmt::format("cannot open access_log \"{}\": {}", access_log, std::strerror(errno)));
-      return 7;
-    }
+  auto log_file = agentdl::serve::LogFile::open(catalog->server.access_log);
+  if (!log_file) {
+    print_error(log_file.error());
+    return 7;
   }
 
   // A client or log reader that goes away must not kill the server.
   std::signal(SIGPIPE, SIG_IGN);
-  agentdl::serve::State state(
-    path->string(), std::make_shared<const agentdl::Catalog>(std::move(*catalog)), log_fd);
+  agentdl::serve::State state(path->string(),
+                              std::make_shared<const agentdl::Snapshot>(std::move(*catalog)),
+                              std::move(*log_file),
+                              !listen.empty());
   return agentdl::serve::run_server(state, addresses);
 }
 

@@ -5,7 +5,7 @@
 #include "server.hpp"
 
 #include <agentdl/api.hpp>
-#include <agentdl/output.hpp>
+#include <agentdl/http_message.hpp>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -17,6 +17,7 @@
 #include <boost/beast/http.hpp>
 #include <fmt/chrono.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <atomic>
 #include <chrono>
@@ -66,6 +67,12 @@ const std::string& http_date()
     cached = fmt::format("{:%a, %d %b %Y %H:%M:%S} GMT", fmt::gmtime(now));
   }
   return cached;
+}
+
+// Returns "1 connection", "3 connections".
+std::string connections(std::int64_t count)
+{
+  return fmt::format("{} connection{}", count, count == 1 ? "" : "s");
 }
 
 std::string endpoint_text(const tcp::endpoint& endpoint)
@@ -121,7 +128,9 @@ public:
   std::string target;
   int version = 11;
   std::optional<std::string> authorization;
+  int authorization_count = 0;
   std::string user_agent;
+  std::string host; // the first Host value
   int host_count = 0;
   bool transfer_encoding = false;
 
@@ -145,10 +154,14 @@ private:
   {
     switch (name) {
       case http::field::host:
-        ++host_count;
+        if (++host_count == 1) {
+          host.assign(value.data(), value.size());
+        }
         break;
       case http::field::authorization:
-        authorization.emplace(value.data(), value.size());
+        if (++authorization_count == 1) {
+          authorization.emplace(value.data(), value.size());
+        }
         break;
       case http::field::user_agent:
         user_agent.assign(value.data(), value.size());
@@ -180,20 +193,32 @@ private:
 using Executor = net::strand<net::io_context::executor_type>;
 using Socket = net::basic_stream_socket<tcp, Executor>;
 
-// Appends one header line; values come from the catalog or from agentdl
-// itself, and one with CR or LF would split the response, so it is dropped.
-void append_header(std::string& out, std::string_view name, std::string_view value)
+// Returns why the head of a parsed request cannot be answered, or an empty
+// view if it can (RFC 9112 sections 3.2 and 6.3; CONTRACT section 4, Hardening).
+std::string_view refusal(const HeadParser& head)
 {
-  // A plain loop: find_first_of with a set of three calls memchr per character.
-  for (const char c : value) {
-    if (c == '\r' || c == '\n' || c == '\0') {
-      return;
-    }
+  if (head.transfer_encoding || head.chunked()) {
+    return "a request must not have a Transfer-Encoding";
   }
-  out += name;
-  out += ": ";
-  out += value;
-  out += "\r\n";
+  if (const auto length = head.content_length(); length && *length > 0) {
+    return "a request must not have a body (Content-Length is not 0)";
+  }
+  if (head.host_count > 1) {
+    return "the Host header is repeated";
+  }
+  // HTTP/1.0 may omit Host, as load balancers' health checks do.
+  if (head.host_count == 0 && head.version >= 11) {
+    return "the Host header is missing";
+  }
+  if (head.host_count == 1 && !valid_host(head.host)) {
+    return "the Host header is not a valid host[:port]";
+  }
+  // A gateway that checks the first credential and agentdl, reading
+  // another, would see different callers.
+  if (head.authorization_count > 1) {
+    return "the Authorization header is repeated";
+  }
+  return {};
 }
 
 // One client connection: reads requests one after the other (pipelined ones
@@ -261,9 +286,8 @@ private:
     // Until the first byte of the next request: on a new connection, a silent
     // client gets header_timeout, not the keep-alive idle_timeout, so idle
     // sockets cannot hold the max_connections slots for long.
-    const auto& settings = m_state.settings();
-    set_deadline(m_first_request ? std::min(settings.header_timeout, settings.idle_timeout)
-                                 : settings.idle_timeout);
+    set_deadline(m_first_request ? std::min(m_state.header_timeout(), m_state.idle_timeout())
+                                 : m_state.idle_timeout());
     m_first_request = false;
     read();
   }
@@ -294,7 +318,7 @@ private:
       m_parser->header_limit(k_header_limit);
       m_header_bytes = 0;
       // The whole header must arrive within header_timeout of its first byte.
-      set_deadline(m_state.settings().header_timeout);
+      set_deadline(m_state.header_timeout());
     }
     beast::error_code ec;
     const auto used = m_parser->put(m_buffer.data(), ec);
@@ -331,22 +355,8 @@ private:
       respond_error(400, fmt::format("malformed HTTP request ({})", ec.message()), method, target);
       return;
     }
-    const auto& head = *m_parser;
-    if (head.transfer_encoding || head.chunked()) {
-      respond_error(400, "a request must not have a Transfer-Encoding", method, target);
-      return;
-    }
-    if (const auto length = head.content_length(); length && *length > 0) {
-      respond_error(
-        400, "a request must not have a body (Content-Length is not 0)", method, target);
-      return;
-    }
-    if (head.host_count != 1) {
-      respond_error(400,
-                    head.host_count == 0 ? "the Host header is missing"
-                                         : "the Host header is repeated",
-                    method,
-                    target);
+    if (const auto why = refusal(*m_parser); !why.empty()) {
+      respond_error(400, why, method, target);
       return;
     }
     try {
@@ -361,7 +371,7 @@ private:
   void answer()
   {
     const auto& head = *m_parser;
-    const auto catalog = m_state.catalog(); // this request's snapshot, whatever a reload does
+    const auto snapshot = m_state.snapshot(); // this request's, whatever a reload does
     ApiRequest request;
     request.method = head.method_text;
     request.target = head.target;
@@ -369,41 +379,30 @@ private:
       request.authorization = *head.authorization;
     }
     ApiContext context;
-    if (m_state.settings().metrics) {
+    if (m_state.metrics_enabled()) {
       context.metrics = [this] { return m_state.metrics().render(); };
     }
-    auto response = handle(*catalog, request, context);
+    auto response = handle(*snapshot, request, context);
     const bool keep_alive = head.keep_alive() && !m_state.draining();
+    const auto body = response.content();
 
     m_out.clear();
-    m_out += head.version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
-    m_out += std::to_string(response.status);
-    m_out += ' ';
-    const auto reason = http::obsolete_reason(static_cast<http::status>(response.status));
-    m_out.append(reason.data(), reason.size());
-    m_out += "\r\nServer: agentdl\r\nDate: ";
-    m_out += http_date();
-    m_out += "\r\n";
-    if (!response.content_type.empty()) {
-      append_header(m_out, "Content-Type", response.content_type);
-    }
-    for (const auto& [name, value] : response.headers) {
-      append_header(m_out, name, value);
-    }
-    m_out += "Content-Length: ";
-    m_out += std::to_string(response.body.size());
-    m_out += "\r\n";
-    if (!keep_alive) {
-      m_out += "Connection: close\r\n";
-    } else if (head.version == 10) {
-      m_out += "Connection: keep-alive\r\n";
-    }
-    m_out += "\r\n";
+    append_response_head(m_out,
+                         response,
+                         { .version = head.version,
+                           .date = http_date(),
+                           .content_length = body.size(),
+                           .keep_alive = keep_alive ? KeepAlive::yes : KeepAlive::no });
     m_body_bytes = 0;
+    m_shared_body.reset();
     if (head.method != http::verb::head) {
       // HEAD: Content-Length says what GET would send, and no body follows.
-      m_out += response.body;
-      m_body_bytes = response.body.size();
+      m_body_bytes = body.size();
+      if (response.shared_body) {
+        m_shared_body = std::move(response.shared_body); // sent from where it is, not copied
+      } else {
+        m_out += body;
+      }
     }
     m_keep_alive = keep_alive;
     m_rejected = false;
@@ -420,26 +419,22 @@ private:
                      std::string_view method,
                      std::string_view target)
   {
-    std::string body;
-    if (status == 503) {
-      body = R"({"error":{"code":"unavailable","message":"too many connections, try again"}})";
-    } else if (status == 500) {
-      body = error_json(Error(Errc::internal, "Internal server error"));
-    } else {
-      body = error_json(Error(Errc::bad_request, std::string(message)));
+    const auto response = transport_error(status, message);
+    // HEAD: the same headers, no body. An HTTP/1.0 request is answered in 1.0.
+    const bool parsed = m_parser && m_parser->is_header_done();
+    const bool head = parsed && m_parser->method == http::verb::head;
+    m_out.clear();
+    append_response_head(m_out,
+                         response,
+                         { .version = parsed ? m_parser->version : 11,
+                           .date = http_date(),
+                           .content_length = response.body.size(),
+                           .keep_alive = KeepAlive::no });
+    if (!head) {
+      m_out += response.body;
     }
-    // HEAD: the same headers, no body.
-    const bool head =
-      m_parser && m_parser->is_header_done() && m_parser->method == http::verb::head;
-    m_out = fmt::format(
-      "HTTP/1.1 {} {}\r\nServer: agentdl\r\nDate: {}\r\nContent-Type: application/json\r\n"
-      "Content-Length: {}\r\nConnection: close\r\n\r\n{}",
-      status,
-      http::obsolete_reason(static_cast<http::status>(status)),
-      http_date(),
-      body.size(),
-      head ? std::string() : body);
-    m_body_bytes = head ? 0 : body.size();
+    m_shared_body.reset();
+    m_body_bytes = head ? 0 : response.body.size();
     m_rejected = true;
     m_keep_alive = false;
     m_status = status;
@@ -456,11 +451,17 @@ private:
   void write()
   {
     // A client that does not read its responses is cut off like an idle one.
-    set_deadline(m_state.settings().idle_timeout);
-    net::async_write(
-      m_socket, net::buffer(m_out), [self = shared_from_this()](beast::error_code ec, std::size_t) {
-        self->on_write(ec);
-      });
+    set_deadline(m_state.idle_timeout());
+    const auto done = [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      self->on_write(ec);
+    };
+    if (m_shared_body) {
+      const std::array<net::const_buffer, 2> buffers{ net::buffer(m_out),
+                                                      net::buffer(*m_shared_body) };
+      net::async_write(m_socket, buffers, done);
+      return;
+    }
+    net::async_write(m_socket, net::buffer(m_out), done);
   }
 
   void on_write(beast::error_code ec)
@@ -484,6 +485,7 @@ private:
       entry.user_agent = m_parser ? std::string_view(m_parser->user_agent) : "";
       m_state.log_access(entry);
     }
+    m_shared_body.reset(); // a large list is not held while the connection idles
     if (ec) {
       close();
       return;
@@ -572,7 +574,8 @@ private:
   std::atomic<Clock::rep> m_deadline{ 0 };
   beast::flat_buffer m_buffer{ k_header_limit + 1024 };
   std::optional<HeadParser> m_parser;
-  std::string m_out;
+  std::string m_out; // the response's head, and its body if not shared
+  std::shared_ptr<const std::string> m_shared_body; // the body, when shared with other responses
   State& m_state;
   Registry& m_registry;
   std::string m_remote; // m_peer as text, made when first logged
@@ -694,8 +697,7 @@ private:
     beast::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     auto session = std::make_shared<Session>(std::move(socket), m_peer, m_state, m_registry);
-    if (static_cast<std::size_t>(m_state.metrics().connections()) >
-        m_state.settings().max_connections) {
+    if (static_cast<std::size_t>(m_state.metrics().connections()) > m_state.max_connections()) {
       session->refuse();
     } else {
       session->start();
@@ -736,7 +738,7 @@ std::optional<tcp::endpoint> resolve_endpoint(net::io_context& ioc,
 
 int run_server(State& state, const std::vector<ListenAddress>& listen)
 {
-  const auto& settings = state.settings();
+  const auto& settings = state.start_settings();
   const auto threads =
     settings.threads > 0 ? settings.threads : std::max(1U, std::thread::hardware_concurrency());
   Registry registry; // outlives the io_context, whose pending handlers hold sessions
@@ -781,8 +783,16 @@ int run_server(State& state, const std::vector<ListenAddress>& listen)
 
   net::steady_timer drain_timer(ioc);
   Clock::time_point drain_deadline;
+  int exit_code = 0;
+  std::vector<std::string> listening; // the addresses bound, as announced
   std::function<void()> check_drained = [&] {
-    if (state.metrics().connections() == 0 || Clock::now() >= drain_deadline) {
+    if (state.metrics().connections() == 0) {
+      ioc.stop();
+      return;
+    }
+    if (Clock::now() >= drain_deadline) {
+      log_error(fmt::format("drain_timeout reached: closing {}",
+                            connections(state.metrics().connections())));
       ioc.stop();
       return;
     }
@@ -797,20 +807,40 @@ int run_server(State& state, const std::vector<ListenAddress>& listen)
     if (ec) {
       return;
     }
+    signals.async_wait(on_signal); // every signal is ours, a second SIGTERM too
     if (signal == SIGHUP) {
       // Loading may take a while on a large catalog; other threads go on serving.
-      if (auto error = state.reload(); !error.empty()) {
-        log_error(fmt::format("reload failed, still serving the previous catalog: {}", error));
-      } else {
+      const auto report = state.reload();
+      if (!report) {
         log_error(
-          fmt::format("reloaded the catalog: {} releases", state.catalog()->releases.size()));
+          fmt::format("reload failed, still serving the previous catalog: {}", report.error()));
+        return;
       }
-      signals.async_wait(on_signal);
+      log_error(fmt::format("reloaded the catalog: {} releases", report->releases));
+      if (!report->applied.empty()) {
+        log_error(fmt::format("[server] {} changed: applied", fmt::join(report->applied, ", ")));
+      }
+      for (const auto& key : report->need_restart) {
+        log_error(fmt::format(
+          "[server] {} changed: it applies after a restart; still {}",
+          key,
+          key == "threads" ? fmt::format("running {} thread{}", threads, threads == 1 ? "" : "s")
+                           : fmt::format("listening on {}", fmt::join(listening, ", "))));
+      }
       return;
     }
-    log_error(fmt::format("{}: draining connections (up to {})",
-                          signal == SIGTERM ? "SIGTERM" : "SIGINT",
-                          settings.drain_timeout));
+    const auto name = signal == SIGTERM ? "SIGTERM" : "SIGINT";
+    if (state.draining()) {
+      // The operator will not wait for the drain: stop now.
+      log_error(fmt::format("{} during the drain: exiting now, cutting {}",
+                            name,
+                            connections(state.metrics().connections())));
+      exit_code = 1;
+      ioc.stop();
+      return;
+    }
+    const auto drain_timeout = state.drain_timeout();
+    log_error(fmt::format("{}: draining connections (up to {})", name, drain_timeout));
     state.start_draining();
     for (auto& listener : listeners) {
       listener->stop();
@@ -818,14 +848,15 @@ int run_server(State& state, const std::vector<ListenAddress>& listen)
     for (auto& session : registry.snapshot()) {
       session->close_if_idle();
     }
-    drain_deadline = Clock::now() + settings.drain_timeout;
+    drain_deadline = Clock::now() + drain_timeout;
     check_drained();
   };
   signals.async_wait(on_signal);
 
   for (auto& listener : listeners) {
     listener->start();
-    log_error(fmt::format("listening on {}", endpoint_text(listener->local_endpoint())));
+    listening.push_back(endpoint_text(listener->local_endpoint()));
+    log_error(fmt::format("listening on {}", listening.back()));
   }
   // A handler that throws must not end the thread, let alone the daemon:
   // log it and go on running (io_context::run may be called again).
@@ -847,8 +878,8 @@ int run_server(State& state, const std::vector<ListenAddress>& listen)
   for (auto& thread : pool) {
     thread.join();
   }
-  log_error("stopped");
-  return 0;
+  log_error(exit_code == 0 ? "stopped" : "stopped before the drain ended");
+  return exit_code;
 }
 
 } // namespace agentdl::serve

@@ -1,22 +1,53 @@
 #include "state.hpp"
 
+#include <fmt/format.h>
+
 #include <cerrno>
+#include <cstring>
+#include <fcntl.h>
 #include <malloc.h>
 #include <unistd.h>
 
 namespace agentdl::serve {
 
-State::State(std::string config_path, std::shared_ptr<const Catalog> catalog, int access_log_fd)
-  : m_config_path(std::move(config_path))
-  , m_catalog(std::move(catalog))
-  , m_settings(m_catalog.load()->server)
-  , m_access_log_fd(access_log_fd)
+std::expected<std::shared_ptr<LogFile>, std::string> LogFile::open(const std::string& setting)
 {
-  m_metrics.set_releases(m_catalog.load()->releases.size());
-  malloc_trim(0); // as after a reload
-  if (m_access_log_fd >= 0) {
-    m_log_writer = std::thread([this] { write_log_lines(); });
+  if (setting == "off") {
+    return std::shared_ptr<LogFile>(new LogFile(-1, false));
   }
+  if (setting == "-") {
+    return std::shared_ptr<LogFile>(new LogFile(STDOUT_FILENO, false));
+  }
+  const int fd = ::open(setting.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  if (fd < 0) {
+    return std::unexpected(
+      fmt::format("cannot open access_log \"{}\": {}", setting, std::strerror(errno)));
+  }
+  return std::shared_ptr<LogFile>(new LogFile(fd, true));
+}
+
+LogFile::~LogFile()
+{
+  if (m_owned) {
+    ::close(m_fd);
+  }
+}
+
+State::State(std::string config_path,
+             std::shared_ptr<const Snapshot> snapshot,
+             std::shared_ptr<LogFile> access_log,
+             bool listen_overridden)
+  : m_config_path(std::move(config_path))
+  , m_listen_overridden(listen_overridden)
+  , m_snapshot(std::move(snapshot))
+  , m_start_settings(m_snapshot.load()->catalog().server)
+  , m_log_file(std::move(access_log))
+{
+  apply(m_start_settings);
+  m_logging.store(m_log_file->fd() >= 0, std::memory_order_relaxed);
+  m_metrics.set_releases(m_snapshot.load()->catalog().releases.size());
+  malloc_trim(0); // as after a reload
+  m_log_writer = std::thread([this] { write_log_lines(); });
 }
 
 State::~State()
@@ -26,31 +57,76 @@ State::~State()
     m_log_stop = true;
   }
   m_log_ready.notify_one();
-  if (m_log_writer.joinable()) {
-    m_log_writer.join(); // writes what is queued first
-  }
+  m_log_writer.join(); // writes what is queued first
 }
 
-std::string State::reload()
+void State::apply(const ServerSettings& settings)
+{
+  m_header_timeout.store(settings.header_timeout.count(), std::memory_order_relaxed);
+  m_idle_timeout.store(settings.idle_timeout.count(), std::memory_order_relaxed);
+  m_drain_timeout.store(settings.drain_timeout.count(), std::memory_order_relaxed);
+  m_max_connections.store(settings.max_connections, std::memory_order_relaxed);
+  m_metrics_enabled.store(settings.metrics, std::memory_order_relaxed);
+}
+
+std::expected<ReloadReport, std::string> State::reload()
 {
   std::lock_guard lock(m_reload_mutex);
   auto loaded = load_catalog(m_config_path);
-  m_metrics.count_reload(loaded.has_value());
   if (!loaded) {
-    return loaded.error().message;
+    m_metrics.count_reload(false);
+    return std::unexpected(loaded.error().message);
   }
-  auto next = std::make_shared<const Catalog>(std::move(*loaded));
-  m_metrics.set_releases(next->releases.size());
-  m_catalog.store(std::move(next), std::memory_order_release);
+  // Opened before anything is swapped: a log that cannot be opened rejects
+  // the reload whole rather than apply half of it.
+  auto log_file = LogFile::open(loaded->server.access_log);
+  if (!log_file) {
+    m_metrics.count_reload(false);
+    return std::unexpected(log_file.error());
+  }
+
+  const auto& before = m_snapshot.load()->catalog().server;
+  const auto& after = loaded->server;
+  ReloadReport report;
+  report.releases = loaded->releases.size();
+  const auto changed = [&](bool differs, std::string_view key) {
+    if (differs) {
+      report.applied.emplace_back(key);
+    }
+  };
+  changed(before.api_prefix != after.api_prefix, "api_prefix");
+  changed(before.public_url != after.public_url, "public_url");
+  changed(before.header_timeout != after.header_timeout, "header_timeout");
+  changed(before.idle_timeout != after.idle_timeout, "idle_timeout");
+  changed(before.drain_timeout != after.drain_timeout, "drain_timeout");
+  changed(before.max_connections != after.max_connections, "max_connections");
+  changed(before.access_log != after.access_log, "access_log");
+  changed(before.metrics != after.metrics, "metrics");
+  if (!m_listen_overridden && after.listen != m_start_settings.listen) {
+    report.need_restart.emplace_back("listen");
+  }
+  if (after.threads != m_start_settings.threads) {
+    report.need_restart.emplace_back("threads");
+  }
+
+  apply(after);
+  {
+    std::lock_guard log_lock(m_log_mutex);
+    m_log_file = std::move(*log_file); // the old file closes once its last batch is written
+    m_logging.store(m_log_file->fd() >= 0, std::memory_order_relaxed);
+  }
+  m_metrics.count_reload(true);
+  m_metrics.set_releases(report.releases);
+  m_snapshot.store(std::make_shared<const Snapshot>(std::move(*loaded)), std::memory_order_release);
   // Loading a catalog builds a TOML tree several times the catalog's size;
   // give those pages back rather than keep them for the daemon's life.
   malloc_trim(0);
-  return {};
+  return report;
 }
 
 void State::log_access(const AccessEntry& entry)
 {
-  if (m_access_log_fd < 0) {
+  if (!logging()) {
     return;
   }
   auto line = access_log_line(entry);
@@ -69,6 +145,7 @@ void State::write_log_lines()
 {
   std::vector<std::string> batch;
   while (true) {
+    std::shared_ptr<LogFile> file;
     {
       std::unique_lock lock(m_log_mutex);
       m_log_ready.wait(lock, [this] { return m_log_stop || !m_log_queue.empty(); });
@@ -76,6 +153,7 @@ void State::write_log_lines()
         return; // stopping, and everything is written
       }
       batch.swap(m_log_queue);
+      file = m_log_file; // kept open until this batch is written, whatever a reload does
     }
     // Whole lines in one buffer, one write(2) per batch where the pipe takes it.
     std::string out;
@@ -84,8 +162,8 @@ void State::write_log_lines()
     }
     batch.clear();
     std::size_t written = 0;
-    while (written < out.size()) {
-      const auto n = ::write(m_access_log_fd, out.data() + written, out.size() - written);
+    while (file->fd() >= 0 && written < out.size()) {
+      const auto n = ::write(file->fd(), out.data() + written, out.size() - written);
       if (n < 0 && errno == EINTR) {
         continue;
       }

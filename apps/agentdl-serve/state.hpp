@@ -1,14 +1,17 @@
 // What every connection of agentdl-serve shares: the catalog snapshot, the
-// settings taken at start, metrics, the access log and the draining flag.
-// Free of Asio and Beast, so it stays cheap to include.
+// [server] settings that a reload may change, metrics, the access log and
+// the draining flag. Free of Asio and Beast, so it stays cheap to include.
 #pragma once
 
 #include <agentdl/access_log.hpp>
 #include <agentdl/catalog.hpp>
 #include <agentdl/metrics.hpp>
+#include <agentdl/snapshot.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
+#include <expected>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -17,27 +20,68 @@
 
 namespace agentdl::serve {
 
+// The access log's file: stdout, a file agentdl-serve opened, or none ("off").
+class LogFile
+{
+public:
+  // Opens the file `setting` names: "-" is stdout, "off" none, else a path
+  // opened for appending (created 0640). The error names the path and why.
+  static std::expected<std::shared_ptr<LogFile>, std::string> open(const std::string& setting);
+
+  LogFile(const LogFile&) = delete;
+  LogFile& operator=(const LogFile&) = delete;
+  ~LogFile();
+
+  // Returns the descriptor to write to, -1 for "off".
+  int fd() const { return m_fd; }
+
+private:
+  LogFile(int fd, bool owned)
+    : m_fd(fd)
+    , m_owned(owned)
+  {
+  }
+
+  int m_fd;
+  bool m_owned;
+};
+
+// What a reload changed.
+struct ReloadReport
+{
+  std::size_t releases = 0;
+  std::vector<std::string> applied;      // [server] keys that changed and apply now
+  std::vector<std::string> need_restart; // keys that changed but apply only after a restart
+};
+
 class State
 {
 public:
-  State(std::string config_path, std::shared_ptr<const Catalog> catalog, int access_log_fd);
+  // `listen_overridden`: --listen was given, so [server] listen is not used.
+  State(std::string config_path,
+        std::shared_ptr<const Snapshot> snapshot,
+        std::shared_ptr<LogFile> access_log,
+        bool listen_overridden);
   ~State();
   State(const State&) = delete;
   State& operator=(const State&) = delete;
 
-  // Returns the catalog to answer one request with; a reload never changes it
-  // under the request.
-  std::shared_ptr<const Catalog> catalog() const
+  // Returns the snapshot to answer one request with; a reload never changes
+  // it under the request.
+  std::shared_ptr<const Snapshot> snapshot() const
   {
-    return m_catalog.load(std::memory_order_acquire);
+    return m_snapshot.load(std::memory_order_acquire);
   }
 
-  // Loads the catalog file again and swaps it in; on failure keeps the old one.
-  // Returns the error message, or an empty string on success.
-  std::string reload();
+  // Loads the catalog file again and swaps it in with the [server] settings
+  // that can change without a restart (timeouts, max_connections,
+  // access_log, metrics; api_prefix and public_url come with the catalog).
+  // The access log file is reopened, so that a rotated log gets a new file.
+  // On failure nothing changes and the error says why.
+  std::expected<ReloadReport, std::string> reload();
 
   // Tells whether requests are logged ([server] access_log is not "off").
-  bool logging() const { return m_access_log_fd >= 0; }
+  bool logging() const { return m_logging.load(std::memory_order_relaxed); }
 
   // Queues one access log line for the log writer thread (a no-op when the
   // log is off). A reader that stalls never blocks a connection: past
@@ -50,21 +94,44 @@ public:
 
   Metrics& metrics() { return m_metrics; }
 
-  // Settings read once at start: [server] changes need a restart.
-  const ServerSettings& settings() const { return m_settings; }
+  // The settings in force, read by every connection (a reload may change them).
+  std::chrono::seconds header_timeout() const { return seconds(m_header_timeout); }
+  std::chrono::seconds idle_timeout() const { return seconds(m_idle_timeout); }
+  std::chrono::seconds drain_timeout() const { return seconds(m_drain_timeout); }
+  std::size_t max_connections() const { return m_max_connections.load(std::memory_order_relaxed); }
+  bool metrics_enabled() const { return m_metrics_enabled.load(std::memory_order_relaxed); }
+
+  // The settings the server started with; `threads` and `listen` keep them
+  // until a restart.
+  const ServerSettings& start_settings() const { return m_start_settings; }
 
 private:
-  std::string m_config_path;
-  std::atomic<std::shared_ptr<const Catalog>> m_catalog;
-  std::mutex m_reload_mutex;
-  ServerSettings m_settings;
+  using Rep = std::chrono::seconds::rep;
+  static std::chrono::seconds seconds(const std::atomic<Rep>& value)
+  {
+    return std::chrono::seconds(value.load(std::memory_order_relaxed));
+  }
+  void apply(const ServerSettings& settings);
   void write_log_lines();
 
-  int m_access_log_fd; // -1: off
+  std::string m_config_path;
+  bool m_listen_overridden;
+  std::atomic<std::shared_ptr<const Snapshot>> m_snapshot;
+  std::mutex m_reload_mutex;
+  const ServerSettings m_start_settings;
+
+  std::atomic<Rep> m_header_timeout{ 0 };
+  std::atomic<Rep> m_idle_timeout{ 0 };
+  std::atomic<Rep> m_drain_timeout{ 0 };
+  std::atomic<std::size_t> m_max_connections{ 0 };
+  std::atomic<bool> m_metrics_enabled{ true };
+  std::atomic<bool> m_logging{ false };
+
   Metrics m_metrics;
   static constexpr std::size_t k_log_queue_limit = 65536;
   std::mutex m_log_mutex;
   std::condition_variable m_log_ready;
+  std::shared_ptr<LogFile> m_log_file; // guarded by m_log_mutex
   std::vector<std::string> m_log_queue;
   bool m_log_stop = false;
   std::thread m_log_writer;

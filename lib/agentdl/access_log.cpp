@@ -1,4 +1,5 @@
 #include <agentdl/access_log.hpp>
+#include <agentdl/utf8.hpp>
 
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
@@ -60,9 +61,11 @@ std::string access_log_line(const AccessEntry& entry)
   const auto millis =
     std::chrono::duration_cast<std::chrono::milliseconds>(entry.time - seconds).count();
   line["time"] = fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", seconds, millis);
+  // The method, target and User-Agent are the client's bytes, not text: a
+  // byte that is not UTF-8 is written as \xNN, so that every line is JSON.
   line["remote"] = entry.remote;
-  line["method"] = entry.method;
-  line["target"] = redact_target(entry.target);
+  line["method"] = escape_invalid_utf8(entry.method);
+  line["target"] = escape_invalid_utf8(redact_target(entry.target));
   line["status"] = entry.status;
   line["bytes"] = entry.bytes;
   line["duration_us"] =
@@ -72,7 +75,7 @@ std::string access_log_line(const AccessEntry& entry)
     line["token"] = entry.token_name;
   }
   if (!entry.user_agent.empty()) {
-    line["user_agent"] = entry.user_agent;
+    line["user_agent"] = escape_invalid_utf8(entry.user_agent);
   }
   auto text = boost::json::serialize(line);
   text += '\n';

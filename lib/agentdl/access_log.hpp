@@ -29,7 +29,8 @@ struct AccessEntry
 // X-Amz-Security-Token) replaced by "REDACTED".
 std::string redact_target(std::string_view target);
 
-// Returns the JSON line for `entry`, ending with '\n'.
+// Returns the JSON line for `entry`, ending with '\n'; valid UTF-8 whatever
+// bytes the request held (escape_invalid_utf8).
 std::string access_log_line(const AccessEntry& entry);
 
 } // namespace agentdl

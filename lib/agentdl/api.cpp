@@ -2,6 +2,7 @@
 #include <agentdl/auth.hpp>
 #include <agentdl/output.hpp>
 #include <agentdl/resolver.hpp>
+#include <agentdl/utf8.hpp>
 
 #include <boost/url/decode_view.hpp>
 #include <boost/url/grammar/ci_string.hpp>
@@ -84,6 +85,12 @@ Expected<Params> read_params(const boost::urls::url_view& url)
       continue;
     }
     const std::string value = param.has_value ? param.value : std::string();
+    if (!is_valid_utf8(value)) {
+      // Names are ASCII, and what a JSON answer echoes must be UTF-8.
+      return fail(Errc::bad_request,
+                  fmt::format("parameter \"{}\" is not valid UTF-8", param.key),
+                  { { "parameter", param.key }, { "value", value } });
+    }
     // Values match case-insensitively, so "windows" and "WINDOWS" are one value.
     if (*slot && !boost::urls::grammar::ci_is_equal(**slot, value)) {
       return fail(Errc::bad_request,
@@ -198,11 +205,12 @@ Error forbidden(std::string message, std::vector<Detail> details)
 }
 
 // Answers an authenticated request on a release route.
-Expected<ApiResponse> answer(const Catalog& catalog,
+Expected<ApiResponse> answer(const Snapshot& snapshot,
                              const Caller& caller,
                              const Match& match,
                              const Params& params)
 {
+  const auto& catalog = snapshot.catalog();
   switch (match.route) {
     case Route::download_latest:
     case Route::latest: {
@@ -277,10 +285,9 @@ Expected<ApiResponse> answer(const Catalog& catalog,
                       { { "channel", found->name } }));
         }
       }
-      return json_response(
-        releases_json(
-          catalog, channel, [&](const Release& r) { return may_read_release(catalog, caller, r); }),
-        match.route);
+      auto response = json_response({}, match.route);
+      response.shared_body = snapshot.release_list(channel, Scope::of(catalog, caller));
+      return response;
     }
     case Route::healthz:
     case Route::metrics:
@@ -291,8 +298,9 @@ Expected<ApiResponse> answer(const Catalog& catalog,
 
 } // namespace
 
-ApiResponse handle(const Catalog& catalog, const ApiRequest& request, const ApiContext& context)
+ApiResponse handle(const Snapshot& snapshot, const ApiRequest& request, const ApiContext& context)
 {
+  const auto& catalog = snapshot.catalog();
   auto url = boost::urls::parse_origin_form(request.target);
   if (!url) {
     // RFC 9112 section 3.2.2: a server must accept the absolute form too
@@ -346,7 +354,7 @@ ApiResponse handle(const Catalog& catalog, const ApiRequest& request, const ApiC
     response = error_response(matched.error(), route); // a malformed version segment: 400
   } else if (!params) {
     response = error_response(params.error(), route);
-  } else if (auto answered = answer(catalog, *caller, **matched, *params)) {
+  } else if (auto answered = answer(snapshot, *caller, **matched, *params)) {
     response = std::move(*answered);
   } else {
     response = error_response(answered.error(), route);

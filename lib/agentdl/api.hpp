@@ -2,9 +2,10 @@
 // out; no sockets, no clock, no globals (CONTRACT section 4).
 #pragma once
 
-#include <agentdl/catalog.hpp>
+#include <agentdl/snapshot.hpp>
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,9 +29,13 @@ struct ApiResponse
   int status = 200;
   std::string content_type; // empty: no Content-Type (a 302)
   std::vector<std::pair<std::string_view, std::string>> headers;
-  std::string body;
-  std::string_view route = "unknown"; // for metrics and the access log
-  std::string_view token_name;        // the name of the caller's token, for the access log
+  std::string body;                               // the body, unless shared_body is set
+  std::shared_ptr<const std::string> shared_body; // a body shared with other responses
+  std::string_view route = "unknown";             // for metrics and the access log
+  std::string_view token_name; // the name of the caller's token, for the access log
+
+  // Returns the body: shared_body's if set, else body.
+  std::string_view content() const { return shared_body ? *shared_body : body; }
 };
 
 // What handle() may use besides the catalog.
@@ -39,8 +44,8 @@ struct ApiContext
   std::function<std::string()> metrics; // renders /metrics; empty: metrics are off
 };
 
-// Answers `request` from `catalog`: routing, method, authentication (401),
+// Answers `request` from `snapshot`: routing, method, authentication (401),
 // parameters (400), authorization (403) and lookup (404), in that order.
-ApiResponse handle(const Catalog& catalog, const ApiRequest& request, const ApiContext& context);
+ApiResponse handle(const Snapshot& snapshot, const ApiRequest& request, const ApiContext& context);
 
 } // namespace agentdl

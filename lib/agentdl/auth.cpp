@@ -3,6 +3,7 @@
 
 #include <boost/url/grammar/ci_string.hpp>
 
+#include <algorithm>
 #include <array>
 
 namespace agentdl {
@@ -98,6 +99,32 @@ bool may_read_channel(const Catalog& catalog, const Caller& caller, ChannelId ch
     }
   }
   return false;
+}
+
+Scope Scope::of(const Catalog& catalog, const Caller& caller)
+{
+  Scope scope;
+  if (!caller.token || caller.token->all_channels) {
+    return scope;
+  }
+  scope.m_all = false;
+  scope.m_channels.assign(catalog.channels.size(), false);
+  for (const auto c : caller.token->channels) {
+    const auto& reaches = catalog.channels[c].reaches;
+    for (std::size_t i = 0; i < reaches.size(); ++i) {
+      if (reaches[i]) {
+        scope.m_channels[i] = true;
+      }
+    }
+  }
+  return scope;
+}
+
+bool Scope::may_read(const Release& release) const
+{
+  return m_all || std::any_of(release.channels.begin(), release.channels.end(), [&](ChannelId c) {
+           return m_channels[c];
+         });
 }
 
 bool may_read_release(const Catalog& catalog, const Caller& caller, const Release& release)

@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string_view>
+#include <vector>
 
 namespace agentdl {
 
@@ -37,5 +38,30 @@ bool may_read_channel(const Catalog& catalog, const Caller& caller, ChannelId ch
 // Tells whether `caller` may read `release`: the release is in one of its
 // channels, directly or through includes.
 bool may_read_release(const Catalog& catalog, const Caller& caller, const Release& release);
+
+// The channels a caller may read, and so the releases: every channel, or those
+// its token's channels reach. Two callers with equal scopes see equal lists.
+class Scope
+{
+public:
+  // Returns the scope of `caller`: everything when auth is off or its token
+  // has `channels = ["*"]`.
+  static Scope of(const Catalog& catalog, const Caller& caller);
+
+  // Returns the scope that reads every channel.
+  static Scope everything() { return Scope(); }
+
+  // Tells whether channel `channel` may be read.
+  bool may_read(ChannelId channel) const { return m_all || m_channels[channel]; }
+
+  // Tells whether `release` may be read: one of its channels may be.
+  bool may_read(const Release& release) const;
+
+  auto operator<=>(const Scope&) const = default;
+
+private:
+  bool m_all = true;
+  std::vector<bool> m_channels; // when !m_all: m_channels[c], channel c may be read
+};
 
 } // namespace agentdl

@@ -339,10 +339,12 @@ void load_alias_table(const Loader& in,
                       const toml::table& aliases,
                       std::string_view kind,
                       const std::vector<std::string>& declared,
-                      std::vector<std::pair<std::string, std::string>>& out)
+                      std::vector<std::pair<std::string, std::string>>& out,
+                      std::vector<std::pair<std::string, std::string>>& own)
 {
   const auto* table = in.optional_table(aliases, kind, fmt::format("aliases.{}", kind));
   std::map<std::string, std::string> merged(out.begin(), out.end());
+  std::map<std::string, std::string> declared_here;
   if (table) {
     for (auto&& [key, node] : *table) {
       const auto alias = lowercase(key.str());
@@ -365,9 +367,11 @@ void load_alias_table(const Loader& in,
                                quoted_list(declared)));
       }
       merged[alias] = target;
+      declared_here[alias] = target;
     }
   }
   out.assign(merged.begin(), merged.end());
+  own.assign(declared_here.begin(), declared_here.end());
 }
 
 void load_aliases(const Loader& in, const toml::table& root, Catalog& catalog)
@@ -385,8 +389,10 @@ void load_aliases(const Loader& in, const toml::table& root, Catalog& catalog)
   for (const auto& p : catalog.platforms) {
     platform_names.push_back(p.name);
   }
-  load_alias_table(in, *table, "platform", platform_names, catalog.platform_aliases);
-  load_alias_table(in, *table, "arch", catalog.archs, catalog.arch_aliases);
+  load_alias_table(
+    in, *table, "platform", platform_names, catalog.platform_aliases, catalog.own_platform_aliases);
+  load_alias_table(
+    in, *table, "arch", catalog.archs, catalog.arch_aliases, catalog.own_arch_aliases);
 }
 
 // Channel names as written, with the nodes of `includes` and `current` for

@@ -144,7 +144,10 @@ struct Catalog
   std::vector<std::string> archs;                                    // every declared arch, sorted
   std::vector<std::pair<std::string, std::string>> platform_aliases; // sorted by alias
   std::vector<std::pair<std::string, std::string>> arch_aliases;     // sorted by alias
-  std::vector<Channel> channels;                                     // sorted by name
+  // The aliases the file declares itself, without the built-in ones (sorted).
+  std::vector<std::pair<std::string, std::string>> own_platform_aliases;
+  std::vector<std::pair<std::string, std::string>> own_arch_aliases;
+  std::vector<Channel> channels; // sorted by name
   std::vector<Release> releases; // newest first (descending precedence)
   // The version index: open addressing on Version::precedence_hash(), slots
   // of (hash, index into releases), a power of two of them, at most half

@@ -18,6 +18,8 @@ int http_status(Errc code)
       return 405;
     case Errc::network:
       return 502;
+    case Errc::unavailable:
+      return 503;
     case Errc::config:
     case Errc::integrity:
     case Errc::internal:
@@ -39,6 +41,7 @@ int exit_code(Errc code)
     case Errc::forbidden:
       return 4;
     case Errc::network:
+    case Errc::unavailable:
       return 5;
     case Errc::integrity:
       return 6;
@@ -64,6 +67,8 @@ std::string_view code_name(Errc code)
       return "not_found";
     case Errc::method_not_allowed:
       return "method_not_allowed";
+    case Errc::unavailable:
+      return "unavailable";
     case Errc::network:
     case Errc::config:
     case Errc::integrity:

@@ -22,6 +22,7 @@ enum class Errc
   method_not_allowed, // HTTP method other than GET/HEAD (405, exit 2)
   config,             // catalog fails to load or validate (exit 7; 500 if served)
   network,            // connection failure or HTTP 5xx from a peer (exit 5)
+  unavailable,        // the server is at its limits, try again (503, exit 5)
   integrity,          // checksum or size mismatch (exit 6)
   internal,           // a bug (500, exit 1)
 };

@@ -1,4 +1,5 @@
 #include <agentdl/output.hpp>
+#include <agentdl/utf8.hpp>
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
@@ -95,17 +96,65 @@ std::string resolution_json(const Resolution& resolution)
 
 std::string releases_json(const Catalog& catalog,
                           std::optional<ChannelId> channel,
-                          const ReleaseFilter& visible)
+                          const Scope& scope)
 {
   boost::json::array releases;
   for (std::size_t i = 0; i < catalog.releases.size(); ++i) {
     const auto& release = catalog.releases[i];
-    if (shown(catalog, release, channel) && (!visible || visible(release))) {
+    if (shown(catalog, release, channel) && scope.may_read(release)) {
       releases.push_back(release_object(catalog, i));
     }
   }
+  boost::json::object channels;
+  for (std::size_t c = 0; c < catalog.channels.size(); ++c) {
+    const auto id = static_cast<ChannelId>(c);
+    if (!scope.may_read(id) || (channel && !catalog.channels[*channel].reaches[c])) {
+      continue;
+    }
+    const auto& entry = catalog.channels[c];
+    boost::json::array includes;
+    for (const auto included : entry.includes) {
+      includes.emplace_back(catalog.channels[included].name);
+    }
+    boost::json::object o;
+    o["includes"] = std::move(includes);
+    o["current"] = entry.current
+                     ? boost::json::value(catalog.releases[*entry.current].version.str())
+                     : boost::json::value(nullptr);
+    channels[entry.name] = std::move(o);
+  }
+  boost::json::object platforms;
+  for (const auto& platform : catalog.platforms) {
+    boost::json::array archs;
+    for (const auto arch : platform.archs) {
+      archs.emplace_back(catalog.archs[arch]);
+    }
+    boost::json::object o;
+    o["archs"] = std::move(archs);
+    o["default_arch"] = platform.default_arch
+                          ? boost::json::value(catalog.archs[*platform.default_arch])
+                          : boost::json::value(nullptr);
+    platforms[platform.name] = std::move(o);
+  }
+  const auto alias_object = [](const std::vector<std::pair<std::string, std::string>>& aliases) {
+    boost::json::object o;
+    for (const auto& [alias, name] : aliases) {
+      o[alias] = name;
+    }
+    return o;
+  };
+  boost::json::object aliases;
+  aliases["platform"] = alias_object(catalog.own_platform_aliases);
+  aliases["arch"] = alias_object(catalog.own_arch_aliases);
+
   boost::json::object out;
   out["releases"] = std::move(releases);
+  out["channels"] = std::move(channels);
+  out["platforms"] = std::move(platforms);
+  out["default_channel"] = catalog.default_channel
+                             ? boost::json::value(catalog.channels[*catalog.default_channel].name)
+                             : boost::json::value(nullptr);
+  out["aliases"] = std::move(aliases);
   return boost::json::serialize(out);
 }
 
@@ -193,21 +242,25 @@ Expected<std::string> releases_table(std::string_view releases_json)
 
 std::string error_json(const Error& error)
 {
+  // What an error echoes may come from a request: bytes, not text. The body
+  // stays valid UTF-8 whatever they are.
   boost::json::object details;
   for (const auto& detail : error.details) {
     if (const auto* s = std::get_if<std::string>(&detail.value)) {
-      details[detail.key] = *s;
+      details[detail.key] = escape_invalid_utf8(*s);
     } else {
-      details[detail.key] =
-        boost::json::value_from(std::get<std::vector<std::string>>(detail.value));
+      boost::json::array list;
+      for (const auto& item : std::get<std::vector<std::string>>(detail.value)) {
+        list.emplace_back(escape_invalid_utf8(item));
+      }
+      details[detail.key] = std::move(list);
     }
   }
   boost::json::object body;
   body["code"] = code_name(error.code);
-  body["message"] = error.message;
-  if (!details.empty()) {
-    body["details"] = std::move(details);
-  }
+  body["message"] = escape_invalid_utf8(error.message);
+  // Always an object, so that a client can read error.details.X without a check.
+  body["details"] = std::move(details);
   boost::json::object out;
   out["error"] = std::move(body);
   return boost::json::serialize(out);

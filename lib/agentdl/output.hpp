@@ -2,11 +2,11 @@
 // release list, an error) and the text table of `agentdl list`.
 #pragma once
 
+#include <agentdl/auth.hpp>
 #include <agentdl/catalog.hpp>
 #include <agentdl/error.hpp>
 #include <agentdl/resolver.hpp>
 
-#include <functional>
 #include <optional>
 #include <string>
 
@@ -17,16 +17,16 @@ namespace agentdl {
 // unknown).
 std::string resolution_json(const Resolution& resolution);
 
-// Tells whether a release is shown (to this caller).
-using ReleaseFilter = std::function<bool(const Release&)>;
-
-// Returns {"releases":[...]} for the releases of `channel` (all when absent)
-// that `visible` accepts (all when empty), newest first, each with its
-// channels, the channels it is current in, published_at, yanked and its
-// artifacts.
+// Returns the release list of the contract's list route: "releases", the
+// releases of `channel` (all when absent) that `scope` may read, newest
+// first, each with its channels, the channels it is current in,
+// published_at, yanked and its artifacts; "channels", each channel `scope`
+// may read (of those `channel` reaches, when given) with its includes and
+// current release; "platforms" with their archs and default_arch;
+// "default_channel"; and "aliases", the catalog's own.
 std::string releases_json(const Catalog& catalog,
                           std::optional<ChannelId> channel,
-                          const ReleaseFilter& visible = {});
+                          const Scope& scope = Scope::everything());
 
 // Returns the JSON object of release `index`, as one entry of releases_json.
 std::string release_json(const Catalog& catalog, std::size_t index);

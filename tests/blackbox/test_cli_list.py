@@ -99,6 +99,16 @@ def compact(obj):
     return json.dumps(obj, separators=(",", ":")) + "\n"
 
 
+DEMO_LATEST = {"includes": ["stable"], "current": "1.9.0-beta.2"}
+DEMO_STABLE = {"includes": [], "current": "1.8.3"}
+DEMO_SHAPE = {
+    "platforms": {"macos": {"archs": ["arm64", "x86_64"], "default_arch": None},
+                  "windows": {"archs": ["x86_64"], "default_arch": "x86_64"}},
+    "default_channel": "stable",
+    "aliases": {"platform": {}, "arch": {}},
+}
+
+
 class ListDemo(CliTestCase):
 
     def list(self, *args):
@@ -116,12 +126,15 @@ class ListDemo(CliTestCase):
         self.assertResult(self.list("--channel", "STABLE"), 0, STABLE_TABLE)
 
     def test_json(self):
-        expected = {"releases": [demo_release_json(*r) for r in DEMO_RELEASES]}
+        # The releases and the catalog's shape, as the server's list route has them.
+        expected = {"releases": [demo_release_json(*r) for r in DEMO_RELEASES],
+                    "channels": {"latest": DEMO_LATEST, "stable": DEMO_STABLE}, **DEMO_SHAPE}
         self.assertResult(self.list("--json"), 0, compact(expected))
 
     def test_json_stable_only(self):
         result = self.list("--channel", "stable", "--json")
-        expected = {"releases": [demo_release_json(*r) for r in DEMO_RELEASES[1:]]}
+        expected = {"releases": [demo_release_json(*r) for r in DEMO_RELEASES[1:]],
+                    "channels": {"stable": DEMO_STABLE}, **DEMO_SHAPE}
         self.assertResult(result, 0, compact(expected))
         releases = json.loads(result.stdout)["releases"]
         self.assertEqual([(r["version"], r["yanked"]) for r in releases],
@@ -145,6 +158,9 @@ class ListCatalogs(CliTestCase):
         config = self.write("c.toml", """
             [platforms.linux]
             archs = ["x86_64", "arm64"]
+            [aliases]
+            platform = { Tux = "linux" }
+            arch = { amd64 = "x86_64", armv8 = "arm64" }
             [channels.stable]
             [channels.latest]
             includes = ["stable"]
@@ -195,14 +211,23 @@ class ListCatalogs(CliTestCase):
                  "artifacts": [{"platform": "linux", "arch": "arm64",
                                 "url": "https://dl.example.org/one.tgz", "filename": "one.tgz",
                                 "sha256": None, "size": None}]},
-            ]}))
+            ],
+             "channels": {"latest": {"includes": ["stable"], "current": "2.1"},
+                          "stable": {"includes": [], "current": "2.1"}},
+             "platforms": {"linux": {"archs": ["x86_64", "arm64"], "default_arch": None}},
+             "default_channel": "stable",
+             # The catalog's own aliases only: the built-in ones (amd64 among them)
+             # are every agentdl's, but a catalog that names one has it as its own.
+             "aliases": {"platform": {"tux": "linux"},
+                         "arch": {"amd64": "x86_64", "armv8": "arm64"}}}))
 
     def test_empty_catalog(self):
         config = self.write("empty.toml", "")
         self.assertResult(self.agentdl("list", "--config", config), 0,
                           "VERSION  CHANNELS  STATUS  PUBLISHED  ARTIFACTS\n")
         self.assertResult(self.agentdl("list", "--config", config, "--json"), 0,
-                          '{"releases":[]}\n')
+                          '{"releases":[],"channels":{},"platforms":{},"default_channel":null,'
+                          '"aliases":{"platform":{},"arch":{}}}\n')
 
     def test_bad_catalog(self):
         config = self.write("bad.toml", 'releases = 3\n[channels.stable]\n')

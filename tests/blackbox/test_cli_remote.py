@@ -225,7 +225,9 @@ class RemoteDemo(RemoteTestCase):
                              (["--channel", "stable"], "/v2/agent-releases?channel=stable")):
             with self.subTest(args=args):
                 expected = self.server_json(self.daemon, target)
-                self.assertEqual(list(expected), ["releases"])
+                self.assertEqual(list(expected),
+                                 ["releases", "channels", "platforms", "default_channel",
+                                  "aliases"])
                 result = self.remote("list", *args, "--json")
                 self.assertResult(result, 0, compact(expected))
                 local = self.agentdl("list", "--config", DEMO, *args, "--json")

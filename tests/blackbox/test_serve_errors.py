@@ -17,14 +17,13 @@ INVALID_TOKEN = 'Bearer realm="agentdl", error="invalid_token"'
 INSUFFICIENT_SCOPE = 'Bearer realm="agentdl", error="insufficient_scope"'
 
 AUTH_REQUIRED = ('{"error":{"code":"unauthorized","message":'
-                 '"Authentication required: send Authorization: Bearer <token>"}}')
-BAD_TOKEN = '{"error":{"code":"unauthorized","message":"Invalid token"}}'
+                 '"Authentication required: send Authorization: Bearer <token>","details":{}}}')
+BAD_TOKEN = '{"error":{"code":"unauthorized","message":"Invalid token","details":{}}}'
 
 
 def error(code, message, details=None):
-    body = {"code": code, "message": message}
-    if details is not None:
-        body["details"] = details
+    """Returns the exact body of an error; `details` is always there, {} when none."""
+    body = {"code": code, "message": message, "details": details if details is not None else {}}
     return json.dumps({"error": body}, separators=(",", ":"))
 
 

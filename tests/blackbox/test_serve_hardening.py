@@ -5,6 +5,7 @@ back: limits, deadlines, request smuggling, header injection, pipelining,
 connection limits, and listening addresses.
 """
 
+import json
 import os
 import resource
 import socket
@@ -15,7 +16,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from serve import (  # noqa: E402
-    DEMO_TOKEN, Closed, Conn, ServeTestCase, demo_catalog, request_bytes)
+    DEMO_TOKEN, Closed, Conn, ServeTestCase, demo_catalog, request_bytes, server_section)
 
 HEALTH = b'{"status":"ok","releases":4}'
 
@@ -52,7 +53,8 @@ class Limits(ServeTestCase):
         self.assertIn("Connection: close", lines, msg=raw)
         self.assertIn("Content-Type: application/json", lines, msg=raw)
         if message is not None:
-            expected = ('{"error":{"code":"bad_request","message":"%s"}}' % message).encode()
+            expected = ('{"error":{"code":"bad_request","message":"%s","details":{}}}'
+                        % message).encode()
             self.assertEqual(body, expected)
             self.assertIn(f"Content-Length: {len(expected)}", lines)
         return raw
@@ -142,6 +144,82 @@ class Limits(ServeTestCase):
             request_bytes("/healthz", headers=[("Host", "other.test")]), (400,),
             "the Host header is repeated")
 
+    def test_repeated_authorization(self):
+        # Whichever comes first, a repeated credential is refused: a gateway that
+        # checks one and agentdl reading another would see different callers.
+        target = "/v2/agent-releases/latest/download?platform=windows"
+        for order in ((DEMO_TOKEN, "wrong"), ("wrong", DEMO_TOKEN), (DEMO_TOKEN, DEMO_TOKEN)):
+            with self.subTest(order=order):
+                headers = [("Authorization", f"Bearer {t}") for t in order]
+                self.assertRejectedAndClosed(request_bytes(target, headers=headers), (400,),
+                                             "the Authorization header is repeated")
+
+    def test_invalid_host_values(self):
+        for host in ("127.0.0.1, evil.test", "127.0.0.1,evil.test:80x", "user@agentdl.test",
+                     "", ":8080", "a b", "agentdl.test/x", "[::1"):
+            with self.subTest(host=host):
+                self.assertRejectedAndClosed(
+                    request_bytes("/healthz", host=host), (400,),
+                    "the Host header is not a valid host[:port]")
+
+    def test_valid_host_values(self):
+        for host in ("agentdl.test", "127.0.0.1:8080", "[::1]:8080", "EXAMPLE.com", "a,b"):
+            with self.subTest(host=host):
+                with Conn(self.daemon.port) as conn:
+                    self.assertEqual(conn.request("/healthz", host=host).status, 200)
+
+    def test_http_1_0_may_omit_host(self):
+        # A load balancer's classic health check: answered in HTTP/1.0, then closed.
+        with Conn(self.daemon.port) as conn:
+            conn.send(b"GET /healthz HTTP/1.0\r\n\r\n")
+            response = conn.read_response()
+            self.assertEqual(
+                (response.status_line, response.header("Connection"), response.body),
+                ("HTTP/1.0 200 OK", "close", b'{"status":"ok","releases":4}'))
+            self.assertTrue(conn.closed_within(2)[0])
+        # Keep-alive asked for is kept.
+        with Conn(self.daemon.port) as conn:
+            for _ in range(2):
+                conn.send(b"GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+                response = conn.read_response()
+                self.assertEqual((response.status_line, response.header("Connection")),
+                                 ("HTTP/1.0 200 OK", "keep-alive"))
+        # The redirect API too.
+        with Conn(self.daemon.port) as conn:
+            conn.send(b"GET /v2/agent-releases/latest/download?platform=windows HTTP/1.0\r\n"
+                      b"Authorization: Bearer " + DEMO_TOKEN.encode() + b"\r\n\r\n")
+            response = conn.read_response()
+            self.assertEqual((response.status_line, response.header("Location")),
+                             ("HTTP/1.0 302 Found",
+                              "https://downloads.example.com/agent/windows/1.8.3/"
+                              "ScalepadAgent-1.8.3.msi"))
+
+    def test_http_1_0_with_a_repeated_host_is_refused_in_1_0(self):
+        with Conn(self.daemon.port) as conn:
+            conn.send(b"GET /healthz HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n")
+            closed, raw = conn.closed_within(5)
+        self.assertTrue(closed)
+        body = b'{"error":{"code":"bad_request","message":"the Host header is repeated","details":{}}}'
+        self.assertTrue(raw.startswith(b"HTTP/1.0 400 Bad Request\r\n"), msg=raw)
+        self.assertTrue(raw.endswith(b"Connection: close\r\n\r\n" + body), msg=raw)
+
+    def test_parameters_that_are_not_utf8(self):
+        # The answer is valid UTF-8 JSON (RFC 8259) that names the parameter, and
+        # echoes the bytes escaped.
+        for query, echoed in (("platform=%FF", "\\xFF"), ("platform=%C0%AE", "\\xC0\\xAE"),
+                              ("platform=%ED%A0%80", "\\xED\\xA0\\x80"),
+                              ("channel=st%E9ble&platform=windows", "st\\xE9ble")):
+            with self.subTest(query=query):
+                with Conn(self.daemon.port) as conn:
+                    response = conn.request("/v2/agent-releases/latest/download?" + query,
+                                            token=DEMO_TOKEN)
+                parameter = query.split("=")[0]
+                self.assertEqual(response.status, 400)
+                self.assertEqual(json.loads(response.body.decode("utf-8")), {"error": {
+                    "code": "bad_request",
+                    "message": f'parameter "{parameter}" is not valid UTF-8',
+                    "details": {"parameter": parameter, "value": echoed}}})
+
     def test_malformed_http(self):
         for data in (b"GET /healthz\r\nHost: x\r\n\r\n",
                      b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n",
@@ -193,6 +271,58 @@ class Limits(ServeTestCase):
                                     f"/v2/agent-releases/{segment}/download?platform=windows")
                 self.assertEqual(response.status, 400, msg=repr(response))
                 self.assertEqual(response.header("Location"), None)
+
+
+def big_catalog(releases, server):
+    """Returns a catalog of `releases` releases of one artifact each, with `server` settings."""
+    lines = ['[platforms.windows]\narchs = ["x86_64"]\ndefault_arch = "x86_64"\n'
+             '[channels.stable]\n[storage]\nbase_url = "https://dl.example.com/agent/"\n'
+             '[auth]\nmode = "none"\n', server]
+    for i in range(releases):
+        version = f"{i // 10000}.{i // 100 % 100}.{i % 100}"
+        lines.append(f'[[releases]]\nversion = "{version}"\nchannels = ["stable"]\n'
+                     f'published_at = 2026-10-01T12:00:00Z\n'
+                     f'[[releases.artifacts]]\nplatform = "windows"\narch = "x86_64"\n'
+                     f'path = "windows/{version}/ScalepadAgent-{version}.msi"\n'
+                     f'sha256 = "{i:064x}"\nsize = {48213504 + i}\n')
+    return "".join(lines)
+
+
+def rss_bytes(pid):
+    with open(f"/proc/{pid}/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+class StalledReaders(ServeTestCase):
+    def test_stalled_readers_of_the_list_share_one_copy(self):
+        # Readers that ask for a large release list and never read it hold a
+        # reference to the one rendered list, not a copy each.
+        config = self.write("big.toml", big_catalog(
+            20000, server_section(idle_timeout="60s", threads=2)), dedent=False)
+        daemon = self.start(config)
+        with Conn(daemon.port, timeout=60) as conn:
+            size = len(conn.request("/v2/agent-releases").body)
+        self.assertGreater(size, 5_000_000)
+        time.sleep(0.3)
+        before = rss_bytes(daemon.proc.pid)
+        readers = []
+        for _ in range(40):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.connect(("127.0.0.1", daemon.port))
+            sock.sendall(request_bytes("/v2/agent-releases"))
+            readers.append(sock)
+            self.addCleanup(sock.close)
+        time.sleep(1.0)  # every reader's response is being written, and stalls
+        grown = rss_bytes(daemon.proc.pid) - before
+        # A copy each would be 40 lists; allow one list and per-connection buffers.
+        self.assertLess(grown, 2 * size, msg=f"RSS grew by {grown} bytes; the list is {size}")
+        for sock in readers:
+            sock.close()
+        self.assertEqual(self.get(daemon, "/healthz", token=None).status, 200)
 
 
 class Connections(ServeTestCase):
@@ -323,7 +453,8 @@ class Timeouts(ServeTestCase):
 
 
 class MaxConnections(ServeTestCase):
-    BUSY = ('{"error":{"code":"unavailable","message":"too many connections, try again"}}')
+    BUSY = ('{"error":{"code":"unavailable","message":"too many connections, try again",'
+            '"details":{}}}')
 
     def open_served(self, daemon):
         conn = self.connect(daemon)

@@ -403,6 +403,29 @@ class AccessLog(ServeTestCase):
         self.assertNotIn("Authorization", text)
         self.assertNotIn("authorization", text)
 
+    def test_every_line_is_utf8_json_whatever_the_request_bytes(self):
+        log = self.path("access.log")
+        daemon = self.start_demo(access_log=log)
+        with Conn(daemon.port) as conn:  # a User-Agent that is not UTF-8
+            response = conn.request("/healthz", headers=[("User-Agent", "agent \xff\xfe/1")])
+            self.assertEqual(response.status, 200)
+        with Conn(daemon.port) as conn:  # a target with raw bytes: not a URL
+            conn.send(b"GET /v2/agent-releases/\xc3\xa9\xff HTTP/1.1\r\nHost: x\r\n\r\n")
+            self.assertEqual(conn.read_response().status, 400)
+        with Conn(daemon.port) as conn:  # an encoded byte is left as the client wrote it
+            self.assertEqual(conn.request("/healthz?q=%FF").status, 200)
+        lines = self.wait_for_lines(log, 3)
+        with open(log, "rb") as f:
+            raw = f.read()
+        raw.decode("utf-8")  # strict: fails on any byte that is not UTF-8
+        entries = [json.loads(line) for line in lines]
+        self.assertEqual(len(entries), 3)
+        # Lines are written as responses finish, not always in the order sent.
+        self.assertEqual(
+            sorted((e["status"], e["target"], e.get("user_agent")) for e in entries),
+            [(200, "/healthz", "agent \\xFF\\xFE/1"), (200, "/healthz?q=%FF", None),
+             (400, "/v2/agent-releases/\u00e9\\xFF", None)])
+
     def test_lines_from_concurrent_requests_never_interleave(self):
         log = self.path("access.log")
         daemon = self.start_demo(access_log=log, threads=4)
@@ -458,6 +481,178 @@ class AccessLog(ServeTestCase):
         self.assertEqual(self.get(daemon, "/healthz").status, 200)
         daemon.stop()
         self.assertEqual(daemon.stdout(), "")
+
+
+class SecondSignal(ServeTestCase):
+    """A second SIGTERM or SIGINT during a drain ends the daemon at once, with exit 1."""
+
+    def check_second_signal(self, first, second, name):
+        daemon = self.start_demo(drain_timeout="30s", header_timeout="30s", idle_timeout="30s")
+        # Two requests in flight, which the drain would wait 30 s for.
+        stuck = []
+        for _ in range(2):
+            conn = self.connect(daemon)
+            conn.send(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            stuck.append(conn)
+        time.sleep(0.3)
+        daemon.signal(first)
+        daemon.wait_for_stderr(r"^agentdl-serve: SIG(TERM|INT): draining connections \(up to 30s\)$")
+        start = time.monotonic()
+        daemon.signal(second)
+        code, _ = daemon.wait(timeout=5)
+        self.assertEqual(code, 1, msg=daemon.stderr())
+        self.assertLess(time.monotonic() - start, 2)
+        self.assertTrue(daemon.stderr().endswith(
+            f"agentdl-serve: {name} during the drain: exiting now, cutting 2 connections\n"
+            "agentdl-serve: stopped before the drain ended\n"), msg=daemon.stderr())
+        for conn in stuck:
+            self.assertTrue(conn.closed_within(2)[0])
+
+    def test_sigterm_then_sigterm(self):
+        self.check_second_signal(signal.SIGTERM, signal.SIGTERM, "SIGTERM")
+
+    def test_sigterm_then_sigint(self):
+        self.check_second_signal(signal.SIGTERM, signal.SIGINT, "SIGINT")
+
+    def test_sigint_then_sigint(self):
+        self.check_second_signal(signal.SIGINT, signal.SIGINT, "SIGINT")
+
+    def test_drain_timeout_says_how_many_it_closed(self):
+        daemon = self.start_demo(drain_timeout="1s", header_timeout="30s", idle_timeout="30s")
+        conn = self.connect(daemon)
+        conn.send(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        time.sleep(0.3)
+        daemon.signal(signal.SIGTERM)
+        code, _ = daemon.wait(timeout=5)
+        self.assertEqual(code, 0, msg=daemon.stderr())
+        self.assertTrue(daemon.stderr().endswith(
+            "agentdl-serve: drain_timeout reached: closing 1 connection\n"
+            "agentdl-serve: stopped\n"), msg=daemon.stderr())
+
+
+class ReloadSettings(ServeTestCase):
+    """SIGHUP re-reads the [server] settings that can change without a restart."""
+
+    def test_settings_that_need_no_restart_apply(self):
+        first_log = self.path("first.log")
+        second_log = self.path("second.log")
+        config = self.write("agentdl.toml",
+                            demo_catalog(access_log=first_log, idle_timeout="30s",
+                                         header_timeout="30s"), dedent=False)
+        daemon = self.start(config)
+        self.assertEqual(self.get(daemon, "/metrics", token=None).status, 200)
+        before = self.connect(daemon)
+        self.assertEqual(before.request("/healthz").status, 200)
+
+        replace_file(config, demo_catalog(access_log=second_log, idle_timeout="1s",
+                                          header_timeout="1s", drain_timeout="4s",
+                                          max_connections=2, metrics=False))
+        daemon.signal(signal.SIGHUP)
+        daemon.wait_for_stderr(r"^agentdl-serve: reloaded the catalog: 4 releases$")
+        daemon.wait_for_stderr(
+            r"^agentdl-serve: \[server\] header_timeout, idle_timeout, drain_timeout, "
+            r"max_connections, access_log, metrics changed: applied$")
+        self.assertNotIn("restart", daemon.stderr())
+
+        # metrics = false
+        self.assertEqual(self.get(daemon, "/metrics", token=None).status, 404)
+        # idle_timeout = 1s, for new waits on old connections too
+        self.assertEqual(before.request("/healthz").status, 200)
+        closed, _ = before.closed_within(2.5)
+        self.assertTrue(closed)
+        # header_timeout = 1s
+        slow = self.connect(daemon)
+        slow.send(b"GET /healthz HTTP/1.1\r\n")
+        self.assertTrue(slow.closed_within(2.5)[0])
+        # max_connections = 2: the third connection is refused
+        one = self.connect(daemon)
+        self.assertEqual(one.request("/healthz").status, 200)
+        two = self.connect(daemon)
+        self.assertEqual(two.request("/healthz").status, 200)
+        three = self.connect(daemon)
+        self.assertEqual(three.read_response().status, 503)
+        one.close()
+        two.close()
+        # access_log: the new file gets the lines from now on, the old one none
+        time.sleep(0.3)
+        with open(first_log, encoding="utf-8") as f:
+            first_count = len(f.read().splitlines())
+        self.assertEqual(self.get(daemon, "/healthz?after=reload").status, 200)
+        wait_for_text(second_log, "after=reload")
+        with open(first_log, encoding="utf-8") as f:
+            self.assertEqual(len(f.read().splitlines()), first_count)
+        # drain_timeout = 4s
+        daemon.signal(signal.SIGTERM)
+        daemon.wait_for_stderr(r"^agentdl-serve: SIGTERM: draining connections \(up to 4s\)$")
+
+    def test_listen_and_threads_need_a_restart(self):
+        config = self.write("agentdl.toml", demo_catalog(threads=1), dedent=False)
+        daemon = self.start(config)
+        address = daemon.addresses[0]
+        replace_file(config, demo_catalog(threads=3, listen=["127.0.0.1:1"], idle_timeout="9s"))
+        daemon.signal(signal.SIGHUP)
+        daemon.wait_for_stderr(r"^agentdl-serve: reloaded the catalog: 4 releases$")
+        lines = daemon.wait_for_stderr(r"^agentdl-serve: \[server\] .*$", count=3)
+        self.assertEqual(lines, [
+            "agentdl-serve: [server] idle_timeout changed: applied",
+            "agentdl-serve: [server] listen changed: it applies after a restart; "
+            f"still listening on {address}",
+            "agentdl-serve: [server] threads changed: it applies after a restart; "
+            "still running 1 thread",
+        ])
+        self.assertEqual(self.get(daemon, "/healthz").status, 200)
+
+    def test_listen_from_the_command_line_is_not_reported(self):
+        config = self.write("agentdl.toml", demo_catalog(), dedent=False)
+        daemon = self.start(config, "--listen", "127.0.0.1:0")
+        replace_file(config, demo_catalog(listen=["127.0.0.1:1"]))
+        daemon.signal(signal.SIGHUP)
+        daemon.wait_for_stderr(r"^agentdl-serve: reloaded the catalog: 4 releases$")
+        time.sleep(0.2)
+        self.assertNotIn("[server]", daemon.stderr())
+
+    def test_sighup_reopens_a_rotated_log(self):
+        log = self.path("access.log")
+        config = self.write("agentdl.toml", demo_catalog(access_log=log), dedent=False)
+        daemon = self.start(config)
+        self.assertEqual(self.get(daemon, "/healthz?n=1").status, 200)
+        wait_for_text(log, "n=1")
+        os.rename(log, log + ".1")  # as logrotate does
+        daemon.signal(signal.SIGHUP)
+        daemon.wait_for_stderr(r"^agentdl-serve: reloaded the catalog: 4 releases$")
+        self.assertEqual(self.get(daemon, "/healthz?n=2").status, 200)
+        wait_for_text(log, "n=2")
+        with open(log + ".1", encoding="utf-8") as f:
+            self.assertNotIn("n=2", f.read())
+
+    def test_an_access_log_that_cannot_be_opened_rejects_the_reload(self):
+        log = self.path("access.log")
+        config = self.write("agentdl.toml", demo_catalog(access_log=log), dedent=False)
+        daemon = self.start(config)
+        replace_file(config, demo_catalog(access_log=self.tmp, metrics=False) + RELEASE_185)
+        daemon.signal(signal.SIGHUP)
+        failure = daemon.wait_for_stderr(r"^agentdl-serve: reload failed.*$")
+        self.assertEqual(failure, [
+            "agentdl-serve: reload failed, still serving the previous catalog: "
+            f'cannot open access_log "{self.tmp}": Is a directory'])
+        # Nothing of the new file applies: catalog, metrics and log stay as they were.
+        self.assertEqual(self.get(daemon, LATEST_WINDOWS).header("Location"), WIN_183)
+        self.assertEqual(self.get(daemon, "/metrics", token=None).status, 200)
+        self.assertEqual(self.get(daemon, "/healthz?still=logged").status, 200)
+        wait_for_text(log, "still=logged")
+
+
+def wait_for_text(path, text, timeout=3):
+    """Waits until the file at `path` exists and holds `text`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as f:
+                if text in f.read():
+                    return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{path} has no {text!r} after {timeout}s")
+        time.sleep(0.02)
 
 
 if __name__ == "__main__":

@@ -284,11 +284,26 @@ class JsonRoutes(ServeTestCase):
                         compact(release_object("1.9.0-beta.2")))
 
     def test_release_list(self):
-        everything = compact({"releases": [release_object(r[0]) for r in DEMO_RELEASES]})
+        # The releases, then the catalog's shape: with it a mirror resolves as the server does.
+        latest = {"includes": ["stable"], "current": "1.9.0-beta.2"}
+        stable = {"includes": [], "current": "1.8.3"}
+        shape = {
+            "platforms": {"macos": {"archs": ["arm64", "x86_64"], "default_arch": None},
+                          "windows": {"archs": ["x86_64"], "default_arch": "x86_64"}},
+            "default_channel": "stable",
+            "aliases": {"platform": {}, "arch": {}},
+        }
+        everything = compact({"releases": [release_object(r[0]) for r in DEMO_RELEASES],
+                              "channels": {"latest": latest, "stable": stable}, **shape})
         self.assertJson("/v2/agent-releases", everything)
         self.assertJson("/v2/agent-releases?channel=latest", everything)
         self.assertJson("/v2/agent-releases?channel=stable", compact(
-            {"releases": [release_object(v) for v in ("1.8.4", "1.8.3", "1.8.2")]}))
+            {"releases": [release_object(v) for v in ("1.8.4", "1.8.3", "1.8.2")],
+             "channels": {"stable": stable}, **shape}))
+        # HEAD: the same length, no body.
+        response = self.get(self.daemon, "/v2/agent-releases", method="HEAD")
+        self.assertEqual((response.status, response.header("Content-Length"), response.body),
+                         (200, str(len(everything)), b""))
 
     def test_healthz_needs_no_token(self):
         body = '{"status":"ok","releases":4}'
@@ -391,6 +406,25 @@ class ScopedTokens(ServeTestCase):
             with self.subTest(target=target, token=token):
                 self.assertEqual(self.versions(target, token), versions)
 
+    def test_release_list_shows_only_the_channels_the_token_may_read(self):
+        stable = {"includes": [], "current": "1.5.0"}
+        beta = {"includes": ["stable"], "current": "2.0.0"}
+        internal = {"includes": [], "current": "0.9.0"}
+        cases = [
+            ("/v2/agent-releases", "stable-token", {"stable": stable}),
+            ("/v2/agent-releases", "beta-token", {"beta": beta, "stable": stable}),
+            ("/v2/agent-releases", "internal-token", {"internal": internal}),
+            ("/v2/agent-releases?channel=stable", "beta-token", {"stable": stable}),
+        ]
+        for target, token, channels in cases:
+            with self.subTest(target=target, token=token):
+                response = self.get(self.daemon, target, token=token)
+                self.assertEqual(response.status, 200, msg=repr(response))
+                body = json.loads(response.body)
+                self.assertEqual((body["channels"], body["default_channel"]),
+                                 (channels, "stable"))
+                self.assertEqual(list(body["platforms"]), ["macos", "windows"])
+
     def test_a_channel_that_includes_another_reads_its_releases(self):
         response = self.get(self.daemon, "/v2/agent-releases/latest/download?platform=windows",
                             token="beta-token")
@@ -478,7 +512,8 @@ class Metrics(ServeTestCase):
         for method in ("GET", "HEAD"):
             with self.subTest(method=method):
                 response = self.get(daemon, "/metrics", method=method, token=None)
-                body = '{"error":{"code":"not_found","message":"no such route (metrics are off)"}}'
+                body = ('{"error":{"code":"not_found","message":"no such route (metrics are off)",'
+                        '"details":{}}}')
                 self.assertEqual(
                     (response.status_line, response.header_dict()),
                     ("HTTP/1.1 404 Not Found", json_headers(body)), msg=repr(response))

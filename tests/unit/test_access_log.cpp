@@ -6,11 +6,14 @@ using namespace std::chrono_literals;
 
 TEST_CASE("access_log: secrets in the query are redacted")
 {
-  CHECK(agentdl::redact_target("/v2/agent-releases?channel=stable") == "/v2/agent-releases?channel=stable");
+  CHECK(agentdl::redact_target("/v2/agent-releases?channel=stable") ==
+        "/v2/agent-releases?channel=stable");
   CHECK(agentdl::redact_target("/files/a.msi?expires=1700000000&sig=c2VjcmV0") ==
         "/files/a.msi?expires=1700000000&sig=REDACTED");
-  CHECK(agentdl::redact_target("/f?md5=abc&expires=1&X-Amz-Signature=ff&x-amz-credential=AK%2F1&token=t") ==
-        "/f?md5=REDACTED&expires=1&X-Amz-Signature=REDACTED&x-amz-credential=REDACTED&token=REDACTED");
+  CHECK(
+    agentdl::redact_target(
+      "/f?md5=abc&expires=1&X-Amz-Signature=ff&x-amz-credential=AK%2F1&token=t") ==
+    "/f?md5=REDACTED&expires=1&X-Amz-Signature=REDACTED&x-amz-credential=REDACTED&token=REDACTED");
   CHECK(agentdl::redact_target("/no-query") == "/no-query");
   CHECK(agentdl::redact_target("/bad path?sig=x") == "/bad path?REDACTED");
 }
@@ -28,9 +31,29 @@ TEST_CASE("access_log: one JSON object per line")
   entry.route = "download_latest";
   entry.token_name = "ci-runner";
   entry.user_agent = "curl/7.88.1";
+  CHECK(
+    agentdl::access_log_line(entry) ==
+    R"j({"time":"2026-09-21T14:13:20.123Z","remote":"127.0.0.1:51234","method":"GET",)j"
+    R"j("target":"/v2/agent-releases/latest/download?platform=windows&sig=REDACTED","status":302,)j"
+    R"j("bytes":0,"duration_us":42,"route":"download_latest","token":"ci-runner","user_agent":"curl/7.88.1"})j"
+    "\n");
+}
+
+TEST_CASE("access_log: bytes that are not UTF-8 are escaped, so every line is JSON")
+{
+  agentdl::AccessEntry entry;
+  entry.time = std::chrono::system_clock::time_point(1'790'000'000'000ms);
+  entry.remote = "127.0.0.1:1";
+  entry.method = "GET";
+  entry.target = "/v2/agent-releases/\xFF/download?sig=x";
+  entry.status = 400;
+  entry.route = "unknown";
+  entry.user_agent = "agent \xC3\xA9 \xC0\xAE";
   CHECK(agentdl::access_log_line(entry) ==
-        R"j({"time":"2026-09-21T14:13:20.123Z","remote":"127.0.0.1:51234","method":"GET",)j"
-        R"j("target":"/v2/agent-releases/latest/download?platform=windows&sig=REDACTED","status":302,)j"
-        R"j("bytes":0,"duration_us":42,"route":"download_latest","token":"ci-runner","user_agent":"curl/7.88.1"})j"
+        R"j({"time":"2026-09-21T14:13:20.000Z","remote":"127.0.0.1:1","method":"GET",)j"
+        R"j("target":"/v2/agent-releases/\\xFF/download?REDACTED","status":400,"bytes":0,)j"
+        R"j("duration_us":0,"route":"unknown","user_agent":"agent )j"
+        "\xC3\xA9"
+        R"j( \\xC0\\xAE"})j"
         "\n");
 }

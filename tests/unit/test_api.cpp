@@ -2,6 +2,7 @@
 #include <agentdl/catalog.hpp>
 #include <agentdl/token.hpp>
 
+#include <boost/json/parse.hpp>
 #include <doctest/doctest.h>
 
 #include <string>
@@ -65,13 +66,16 @@ channels = ["stable"]
   path = "macos/arm64/1.8.3/ScalepadAgent-1.8.3.pkg"
 )";
 
-const agentdl::Catalog& catalog()
+agentdl::Catalog load(const std::string& text)
 {
-  static const auto loaded = [] {
-    auto c = agentdl::parse_catalog(k_catalog, "t.toml");
-    REQUIRE_MESSAGE(c.has_value(), c.error().message);
-    return std::move(*c);
-  }();
+  auto c = agentdl::parse_catalog(text, "t.toml");
+  REQUIRE_MESSAGE(c.has_value(), c.error().message);
+  return std::move(*c);
+}
+
+const agentdl::Snapshot& snapshot()
+{
+  static const agentdl::Snapshot loaded(load(k_catalog));
   return loaded;
 }
 
@@ -79,7 +83,7 @@ ApiResponse get(std::string_view target,
                 std::optional<std::string_view> authorization = "Bearer all-token",
                 std::string_view method = "GET")
 {
-  return agentdl::handle(catalog(), ApiRequest{ method, target, authorization }, {});
+  return agentdl::handle(snapshot(), ApiRequest{ method, target, authorization }, {});
 }
 
 std::optional<std::string> header(const ApiResponse& response, std::string_view name)
@@ -144,10 +148,9 @@ TEST_CASE("api: public cache control when auth is off")
 {
   auto text = k_catalog;
   text.replace(text.find("[auth]\n"), 7, "[auth]\nmode = \"none\"\n");
-  const auto open = agentdl::parse_catalog(text, "t.toml");
-  REQUIRE(open.has_value());
+  const agentdl::Snapshot open(load(text));
   const auto r = agentdl::handle(
-    *open, { "GET", "/v2/agent-releases/1.8.3/download?platform=windows", std::nullopt }, {});
+    open, { "GET", "/v2/agent-releases/1.8.3/download?platform=windows", std::nullopt }, {});
   CHECK(r.status == 302);
   CHECK(header(r, "Cache-Control") == "public, max-age=3600");
 }
@@ -183,11 +186,11 @@ TEST_CASE("api: JSON routes")
   {
     const auto all = get("/v2/agent-releases");
     CHECK(all.status == 200);
-    CHECK(all.body.find("1.9.0-beta.2") != std::string::npos);
+    CHECK(all.content().find("1.9.0-beta.2") != std::string::npos);
     const auto stable = get("/v2/agent-releases", "Bearer stable-token");
     CHECK(stable.status == 200);
-    CHECK(stable.body.find("1.9.0-beta.2") == std::string::npos);
-    CHECK(stable.body.find(R"j("version":"1.8.3")j") != std::string::npos);
+    CHECK(stable.content().find("1.9.0-beta.2") == std::string::npos);
+    CHECK(stable.content().find(R"j("version":"1.8.3")j") != std::string::npos);
     CHECK(get("/v2/agent-releases?channel=stable", "Bearer stable-token").status == 200);
   }
   SUBCASE("healthz needs no auth")
@@ -198,7 +201,7 @@ TEST_CASE("api: JSON routes")
   }
   SUBCASE("metrics need no auth and can be off")
   {
-    const auto on = agentdl::handle(catalog(),
+    const auto on = agentdl::handle(snapshot(),
                                     { "GET", "/metrics", std::nullopt },
                                     { .metrics = [] { return std::string("m 1\n"); } });
     CHECK(on.status == 200);
@@ -272,7 +275,7 @@ TEST_CASE("api: every row of the error table")
     CHECK(header(r, "WWW-Authenticate") == R"j(Bearer realm="agentdl")j");
     CHECK(
       r.body ==
-      R"j({"error":{"code":"unauthorized","message":"Authentication required: send Authorization: Bearer <token>"}})j");
+      R"j({"error":{"code":"unauthorized","message":"Authentication required: send Authorization: Bearer <token>","details":{}}})j");
     CHECK(get("/v2/agent-releases", "Basic dXNlcjpwYXNz").status == 401);
   }
   SUBCASE("401 with a wrong token: invalid_token")
@@ -280,7 +283,8 @@ TEST_CASE("api: every row of the error table")
     const auto r = get("/v2/agent-releases/latest/download?platform=windows", "Bearer nope");
     CHECK(r.status == 401);
     CHECK(header(r, "WWW-Authenticate") == R"j(Bearer realm="agentdl", error="invalid_token")j");
-    CHECK(r.body == R"j({"error":{"code":"unauthorized","message":"Invalid token"}})j");
+    CHECK(r.body ==
+          R"j({"error":{"code":"unauthorized","message":"Invalid token","details":{}}})j");
   }
   SUBCASE("the bearer scheme is case-insensitive")
   {
@@ -344,7 +348,7 @@ TEST_CASE("api: every row of the error table")
       CAPTURE(target);
       const auto r = get(target);
       CHECK(r.status == 404);
-      CHECK(r.body == R"j({"error":{"code":"not_found","message":"no such route"}})j");
+      CHECK(r.body == R"j({"error":{"code":"not_found","message":"no such route","details":{}}})j");
     }
   }
   SUBCASE("405 any method but GET and HEAD")
@@ -400,16 +404,194 @@ TEST_CASE("api: api_prefix from the catalog")
 {
   auto text = k_catalog;
   text += "[server]\napi_prefix = \"/api/v2\"\n";
-  const auto prefixed = agentdl::parse_catalog(text, "t.toml");
-  REQUIRE(prefixed.has_value());
+  const agentdl::Snapshot prefixed(load(text));
   CHECK(agentdl::handle(
-          *prefixed,
+          prefixed,
           { "GET", "/api/v2/agent-releases/1.8.3/download?platform=windows", "Bearer all-token" },
           {})
           .status == 302);
   CHECK(agentdl::handle(
-          *prefixed,
+          prefixed,
           { "GET", "/v2/agent-releases/1.8.3/download?platform=windows", "Bearer all-token" },
           {})
           .status == 404);
+}
+
+namespace {
+
+// Returns the `error` object of a JSON error body; fails the test if the body
+// is not one.
+boost::json::object error_of(std::string_view body)
+{
+  boost::system::error_code ec;
+  const auto value = boost::json::parse(body, ec);
+  REQUIRE_MESSAGE(!ec, body);
+  REQUIRE(value.is_object());
+  const auto* error = value.as_object().if_contains("error");
+  REQUIRE(error);
+  REQUIRE(error->is_object());
+  return error->as_object();
+}
+
+} // namespace
+
+TEST_CASE("api: every error carries a details object")
+{
+  struct Case
+  {
+    const char* what;
+    ApiResponse response;
+    int status;
+  };
+  const auto metrics_off = agentdl::handle(snapshot(), { "GET", "/metrics", std::nullopt }, {});
+  const Case cases[] = {
+    { "401 without a token", get("/v2/agent-releases", std::nullopt), 401 },
+    { "401 with a bad token", get("/v2/agent-releases", "Bearer nope"), 401 },
+    { "400 malformed target", get("/v2/agent-releases?platform=%zz x"), 400 },
+    { "400 malformed version", get("/v2/agent-releases/1.x/download?platform=windows"), 400 },
+    { "400 parameter", get("/v2/agent-releases/latest/download?platform=linux"), 400 },
+    { "403", get("/v2/agent-releases?channel=latest", "Bearer stable-token"), 403 },
+    { "404 lookup", get("/v2/agent-releases/2.0/download?platform=windows"), 404 },
+    { "404 unknown route", get("/v2/nope"), 404 },
+    { "404 metrics off", metrics_off, 404 },
+    { "405", get("/v2/agent-releases", "Bearer all-token", "DELETE"), 405 },
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.what);
+    CHECK(c.response.status == c.status);
+    CHECK(c.response.content_type == "application/json");
+    const auto error = error_of(c.response.content());
+    const auto* details = error.if_contains("details");
+    REQUIRE(details);
+    CHECK(details->is_object());
+  }
+  SUBCASE("malformed target, exactly")
+  {
+    CHECK(
+      get("/v2/agent-releases?platform=%zz x").body ==
+      R"j({"error":{"code":"bad_request","message":"malformed request target","details":{}}})j");
+  }
+  SUBCASE("405, exactly")
+  {
+    CHECK(get("/v2/agent-releases", "Bearer all-token", "DELETE").body ==
+          R"j({"error":{"code":"method_not_allowed","message":"method DELETE is not allowed )j"
+          R"j((allowed: GET, HEAD)","details":{}}})j");
+  }
+}
+
+TEST_CASE("api: a parameter that is not UTF-8 is a 400, and the answer stays UTF-8")
+{
+  struct Case
+  {
+    const char* query;
+    const char* echoed; // as the JSON body writes it
+  };
+  for (const auto& c : { Case{ "platform=%FF", R"(\\xFF)" },
+                         Case{ "platform=%C0%AE", R"(\\xC0\\xAE)" },         // overlong '.'
+                         Case{ "platform=%ED%A0%80", R"(\\xED\\xA0\\x80)" }, // a surrogate
+                         Case{ "platform=win%F4%90%80%80", R"(win\\xF4\\x90\\x80\\x80)" } }) {
+    CAPTURE(c.query);
+    const auto r = get(std::string("/v2/agent-releases/latest/download?") + c.query);
+    CHECK(r.status == 400);
+    CHECK(r.body == std::string(R"j({"error":{"code":"bad_request","message":"parameter )j"
+                                R"j(\"platform\" is not valid UTF-8","details":{"parameter":)j"
+                                R"j("platform","value":")j") +
+                      c.echoed + R"j("}}})j");
+  }
+  SUBCASE("channel and arch too")
+  {
+    CHECK(get("/v2/agent-releases?channel=%FE").status == 400);
+    CHECK(get("/v2/agent-releases/latest?platform=macos&arch=%80").status == 400);
+  }
+  SUBCASE("well-formed UTF-8 is echoed as it is")
+  {
+    const auto r = get("/v2/agent-releases/latest/download?platform=%C3%A9");
+    CHECK(r.status == 400);
+    CHECK(r.body.find("unknown platform \\\"\xC3\xA9\\\"") != std::string::npos);
+  }
+  SUBCASE("before the parameters, authentication: a 401 echoes nothing")
+  {
+    CHECK(get("/v2/agent-releases/latest/download?platform=%FF", std::nullopt).status == 401);
+  }
+}
+
+TEST_CASE("api: the release list carries the catalog's shape")
+{
+  SUBCASE("a token for every channel")
+  {
+    const auto r = get("/v2/agent-releases");
+    CHECK(r.status == 200);
+    const auto body = r.content();
+    const auto shape = body.substr(body.find(R"j("channels":{"latest")j"));
+    CHECK(shape == R"j("channels":{"latest":{"includes":["stable"],"current":"1.9.0-beta.2"},)j"
+                   R"j("stable":{"includes":[],"current":"1.8.3"}},)j"
+                   R"j("platforms":{"macos":{"archs":["arm64","x86_64"],"default_arch":null},)j"
+                   R"j("windows":{"archs":["x86_64"],"default_arch":"x86_64"}},)j"
+                   R"j("default_channel":"stable","aliases":{"platform":{},"arch":{}}})j");
+  }
+  SUBCASE("a token for stable sees only stable")
+  {
+    const auto r = get("/v2/agent-releases", "Bearer stable-token");
+    CHECK(r.content().find(R"j("channels":{"stable":{"includes":[],"current":"1.8.3"}},)j") !=
+          std::string::npos);
+  }
+  SUBCASE("?channel= keeps the channels it reaches")
+  {
+    const auto r = get("/v2/agent-releases?channel=stable");
+    CHECK(r.content().find(R"j("channels":{"stable":{"includes":[],"current":"1.8.3"}},)j") !=
+          std::string::npos);
+  }
+  SUBCASE("the catalog's own aliases, without the built-in ones")
+  {
+    auto text = k_catalog;
+    text.insert(text.find("[channels.stable]"),
+                "[aliases]\nplatform = { Mac = \"macos\", w = \"windows\" }\n"
+                "arch = { m1 = \"arm64\" }\n");
+    const agentdl::Snapshot own(load(text));
+    const auto r = agentdl::handle(own, { "GET", "/v2/agent-releases", "Bearer all-token" }, {});
+    CHECK(r.content().ends_with(
+      R"j("aliases":{"platform":{"mac":"macos","w":"windows"},"arch":{"m1":"arm64"}}})j"));
+  }
+  SUBCASE("a channel that resolves nothing has current null; no default channel is null")
+  {
+    const agentdl::Snapshot empty(load(R"(default_channel = "beta"
+[platforms.linux]
+archs = ["x86_64"]
+[channels.beta]
+[auth]
+mode = "none"
+)"));
+    const auto r = agentdl::handle(empty, { "GET", "/v2/agent-releases", std::nullopt }, {});
+    CHECK(r.content() == R"j({"releases":[],"channels":{"beta":{"includes":[],"current":null}},)j"
+                         R"j("platforms":{"linux":{"archs":["x86_64"],"default_arch":null}},)j"
+                         R"j("default_channel":"beta","aliases":{"platform":{},"arch":{}}})j");
+  }
+}
+
+TEST_CASE("api: one rendering of a release list per snapshot and scope")
+{
+  const agentdl::Snapshot fresh(load(k_catalog));
+  const auto list = [&](std::string_view target, std::string_view authorization) {
+    return agentdl::handle(fresh, { "GET", target, authorization }, {});
+  };
+  const auto first = list("/v2/agent-releases", "Bearer all-token");
+  const auto second = list("/v2/agent-releases", "Bearer all-token");
+  REQUIRE(first.shared_body);
+  CHECK(first.shared_body == second.shared_body); // the same bytes, not a copy
+  CHECK(first.body.empty());
+  const auto stable = list("/v2/agent-releases", "Bearer stable-token");
+  CHECK(stable.shared_body != first.shared_body); // another scope, another list
+  CHECK(list("/v2/agent-releases?channel=stable", "Bearer all-token").shared_body !=
+        first.shared_body);
+  CHECK(list("/v2/agent-releases", "Bearer stable-token").shared_body == stable.shared_body);
+  CHECK(fresh.cached_bytes() ==
+        first.shared_body->size() + stable.shared_body->size() +
+          list("/v2/agent-releases?channel=stable", "Bearer all-token").shared_body->size());
+  SUBCASE("a new snapshot renders its own")
+  {
+    const agentdl::Snapshot other(load(k_catalog));
+    const auto r = agentdl::handle(other, { "GET", "/v2/agent-releases", "Bearer all-token" }, {});
+    CHECK(r.shared_body != first.shared_body);
+    CHECK(*r.shared_body == *first.shared_body);
+  }
 }

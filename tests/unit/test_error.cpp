@@ -6,23 +6,25 @@ using agentdl::Errc;
 
 TEST_CASE("error: HTTP statuses and exit codes follow the contract's tables")
 {
-  struct Row {
+  struct Row
+  {
     Errc code;
     int status;
     int exit;
     std::string_view name;
   };
   const Row rows[] = {
-    {Errc::usage, 400, 2, "bad_request"},
-    {Errc::bad_request, 400, 2, "bad_request"},
-    {Errc::unauthorized, 401, 4, "unauthorized"},
-    {Errc::forbidden, 403, 4, "forbidden"},
-    {Errc::not_found, 404, 3, "not_found"},
-    {Errc::method_not_allowed, 405, 2, "method_not_allowed"},
-    {Errc::network, 502, 5, "internal_error"},
-    {Errc::integrity, 500, 6, "internal_error"},
-    {Errc::config, 500, 7, "internal_error"},
-    {Errc::internal, 500, 1, "internal_error"},
+    { Errc::usage, 400, 2, "bad_request" },
+    { Errc::bad_request, 400, 2, "bad_request" },
+    { Errc::unauthorized, 401, 4, "unauthorized" },
+    { Errc::forbidden, 403, 4, "forbidden" },
+    { Errc::not_found, 404, 3, "not_found" },
+    { Errc::method_not_allowed, 405, 2, "method_not_allowed" },
+    { Errc::network, 502, 5, "internal_error" },
+    { Errc::unavailable, 503, 5, "unavailable" },
+    { Errc::integrity, 500, 6, "internal_error" },
+    { Errc::config, 500, 7, "internal_error" },
+    { Errc::internal, 500, 1, "internal_error" },
   };
   for (const auto& row : rows) {
     CAPTURE(row.name);

@@ -63,7 +63,9 @@ TEST_CASE("output: release list")
     R"("published_at":"2026-10-01T12:00:00Z","yanked":false,"artifacts":[{"platform":"windows",)"
     R"("arch":"x86_64","url":"https://dl.example.com/w/a.msi","filename":"a.msi",)"
     R"("sha256":"94d5550935517edc9fa5d056a94ea014853309056192232222d392a678671cbb",)"
-    R"("size":48213504}]}]})");
+    R"("size":48213504}]}],"channels":{"stable":{"includes":[],"current":"1.8.3"}},)"
+    R"("platforms":{"windows":{"archs":["x86_64"],"default_arch":"x86_64"}},)"
+    R"("default_channel":"stable","aliases":{"platform":{},"arch":{}}})");
   CHECK(agentdl::releases_table(agentdl::releases_json(catalog(), std::nullopt)).value() ==
         "VERSION  CHANNELS  STATUS                  PUBLISHED             ARTIFACTS\n"
         "2.0      latest    yanked                  -                     -\n"
@@ -110,5 +112,13 @@ TEST_CASE("output: error JSON has the contract's shape")
         R"({"error":{"code":"bad_request","message":"unknown platform",)"
         R"("details":{"parameter":"platform","value":"x\r\n","allowed":["macos","windows"]}}})");
   CHECK(agentdl::error_json(agentdl::Error(agentdl::Errc::internal, "Internal error")) ==
-        R"({"error":{"code":"internal_error","message":"Internal error"}})");
+        R"({"error":{"code":"internal_error","message":"Internal error","details":{}}})");
+  // Bytes from a request that are not UTF-8 are escaped, message and details alike.
+  const agentdl::Error raw(
+    agentdl::Errc::bad_request,
+    "invalid version \"\xFF\"",
+    { { "value", "a\xC0\xAE" }, { "allowed", std::vector<std::string>{ "\xED\xA0\x80" } } });
+  CHECK(agentdl::error_json(raw) ==
+        R"({"error":{"code":"bad_request","message":"invalid version \"\\xFF\"",)"
+        R"("details":{"value":"a\\xC0\\xAE","allowed":["\\xED\\xA0\\x80"]}}})");
 }

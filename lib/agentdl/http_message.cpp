@@ -1,0 +1,120 @@
+#include <agentdl/http_message.hpp>
+#include <agentdl/output.hpp>
+
+#include <boost/url/authority_view.hpp>
+
+#include <charconv>
+
+namespace agentdl {
+
+namespace {
+
+void append_number(std::string& out, std::size_t n)
+{
+  char digits[24];
+  const auto end = std::to_chars(digits, digits + sizeof(digits), n).ptr;
+  out.append(digits, end);
+}
+
+void append_header(std::string& out, std::string_view name, std::string_view value)
+{
+  // A plain loop: find_first_of with a set of three calls memchr per character.
+  for (const char c : value) {
+    if (c == '\r' || c == '\n' || c == '\0') {
+      return;
+    }
+  }
+  out += name;
+  out += ": ";
+  out += value;
+  out += "\r\n";
+}
+
+} // namespace
+
+std::string_view reason_phrase(int status)
+{
+  switch (status) {
+    case 200:
+      return "OK";
+    case 206:
+      return "Partial Content";
+    case 302:
+      return "Found";
+    case 304:
+      return "Not Modified";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 416:
+      return "Range Not Satisfiable";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "";
+  }
+}
+
+void append_response_head(std::string& out, const ApiResponse& response, const HeadFields& fields)
+{
+  out += fields.version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  append_number(out, static_cast<std::size_t>(response.status));
+  out += ' ';
+  out += reason_phrase(response.status);
+  out += "\r\nServer: agentdl\r\nDate: ";
+  out += fields.date;
+  out += "\r\n";
+  if (!response.content_type.empty()) {
+    append_header(out, "Content-Type", response.content_type);
+  }
+  for (const auto& [name, value] : response.headers) {
+    append_header(out, name, value);
+  }
+  out += "Content-Length: ";
+  append_number(out, fields.content_length);
+  out += "\r\n";
+  if (fields.keep_alive == KeepAlive::no) {
+    out += "Connection: close\r\n";
+  } else if (fields.version == 10) {
+    out += "Connection: keep-alive\r\n";
+  }
+  out += "\r\n";
+}
+
+ApiResponse transport_error(int status, std::string_view message)
+{
+  ApiResponse response;
+  response.status = status;
+  response.content_type = "application/json";
+  switch (status) {
+    case 503:
+      response.body = error_json(Error(Errc::unavailable, std::string(message)));
+      break;
+    case 500:
+      response.body = error_json(Error(Errc::internal, "Internal server error"));
+      break;
+    default:
+      response.body = error_json(Error(Errc::bad_request, std::string(message)));
+      break;
+  }
+  return response;
+}
+
+bool valid_host(std::string_view value)
+{
+  const auto authority = boost::urls::parse_authority(value);
+  return authority && !authority->has_userinfo() && !authority->encoded_host().empty();
+}
+
+} // namespace agentdl

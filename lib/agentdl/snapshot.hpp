@@ -1,0 +1,51 @@
+// A catalog as agentdl-serve serves it: the loaded catalog, and the answers
+// rendered from it once and shared by every request that uses it.
+#pragma once
+
+#include <agentdl/auth.hpp>
+#include <agentdl/catalog.hpp>
+
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+
+namespace agentdl {
+
+// An immutable catalog and its shared answers. A reload makes a new
+// Snapshot; a request keeps the one it started with. Thread-safe.
+class Snapshot
+{
+public:
+  explicit Snapshot(Catalog catalog);
+
+  Snapshot(const Snapshot&) = delete;
+  Snapshot& operator=(const Snapshot&) = delete;
+
+  const Catalog& catalog() const { return m_catalog; }
+
+  // Returns the release list (releases_json) of `channel` as `scope` sees it,
+  // rendered on first use and shared after: a slow reader of a large list
+  // holds a reference, not a copy. Past k_cache_limit bytes of lists, a list
+  // is rendered for its request alone.
+  std::shared_ptr<const std::string> release_list(std::optional<ChannelId> channel,
+                                                  const Scope& scope) const;
+
+  // Returns how many bytes of rendered lists are kept.
+  std::size_t cached_bytes() const;
+
+  // Bytes of release lists kept per snapshot, at most.
+  static constexpr std::size_t k_cache_limit = 64 * 1024 * 1024;
+
+private:
+  Catalog m_catalog;
+  mutable std::mutex m_mutex;
+  mutable std::map<std::pair<std::optional<ChannelId>, Scope>, std::shared_ptr<const std::string>>
+    m_lists;
+  mutable std::size_t m_cached_bytes = 0;
+};
+
+} // namespace agentdl
