@@ -67,7 +67,7 @@ Query make_query(const QueryOptions& options)
 // Returns the server to ask, or nullopt for a local catalog.
 Expected<std::optional<Server>> remote_source(const SourceOptions& options)
 {
-  auto server = AGENTDL_TRY(find_server(options.server, options.token_file));
+  auto server = AGENTDL_TRY(find_server(options.server, options.config, options.token_file));
   if (!server && options.token_file) {
     return fail(Errc::usage,
                 "--token-file needs a server: give --server URL or set AGENTDL_SERVER");

@@ -107,12 +107,15 @@ Expected<std::string> json_object(const HttpResponse& response, const Server& se
 } // namespace
 
 Expected<std::optional<Server>> find_server(const std::optional<std::string>& server_flag,
+                                            const std::optional<std::string>& config_flag,
                                             const std::optional<std::string>& token_file)
 {
   std::string text;
   std::string_view origin = "--server";
   if (server_flag) {
     text = *server_flag;
+  } else if (config_flag) {
+    return std::nullopt;
   } else if (const auto env = process_getenv("AGENTDL_SERVER"); env && !env->empty()) {
     text = *env;
     origin = "AGENTDL_SERVER";

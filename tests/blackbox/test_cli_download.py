@@ -253,6 +253,18 @@ class DownloadLocal(DownloadTestCase):
         self.assertEqual(tls.requests(), [])
         self.assertNothingSaved()
 
+    def test_config_flag_beats_the_server_variable(self):
+        # AGENTDL_SERVER names a server (a second fault server, which records
+        # whether it was asked): --config reads the catalog all the same, and
+        # the token goes nowhere.
+        api = start_fault_server(self)
+        env = {"AGENTDL_SERVER": api.url("/v2"), "AGENTDL_TOKEN": TOKEN}
+        self.assertDownloaded(self.download(self.config(), "-d", self.out, env=env),
+                              self.target(), self.data)
+        self.assertEqual(api.requests(), [])
+        self.assertEqual([(r.path, r.authorization) for r in self.fs.requests()],
+                         [(ART, None)])
+
     def test_missing_directory_is_a_local_error(self):
         missing = os.path.join(self.tmp, "no", "such")
         result = self.download(self.config(), "-d", missing, "--retries", "0")
