@@ -437,6 +437,15 @@ class RemoteFake(RemoteTestCase):
         self.assertResult(self.remote("resolve", "--platform", "windows"), 0, target + "\n")
         self.assertEqual(self.fake.requests("/files/agent.msi"), [])
 
+    def test_schemes_are_case_insensitive(self):
+        # In --server and in the Location (RFC 3986: "HTTP" is "http").
+        self.redirect_to("HTTPS://cdn.example.net/a.msi")
+        result = self.agentdl("resolve", "--server", self.url.replace("http://", "HTTP://"),
+                              "--platform", "windows", env={"AGENTDL_TOKEN": "tok-123"})
+        self.assertResult(result, 0, "HTTPS://cdn.example.net/a.msi\n")
+        self.assertEqual([(r.path, r.authorization) for r in self.fake.requests()],
+                         [(self.LATEST, "Bearer tok-123")])
+
     def test_resolve_json_is_reserialized_compactly(self):
         body = ('{\n  "version": "1.0.0",\n  "channel": null,\n  "platform": "windows",\n'
                 '  "arch": "x86_64",\n  "url": "https://x.example/a b.msi",\n'
