@@ -422,9 +422,48 @@ class DownloadLocal(DownloadTestCase):
         self.fs.route("/r3/" + PKG, default=Redirect(self.art_url))
         config = self.local(self.data, url=self.fs.url("/r1/" + PKG))
         result = self.download(config, "-d", self.out, "--max-redirects", "2", "--retries", "0")
-        self.assertOneLineError(result, 5)
+        self.assertError(result, 5, f"transfer from {self.fs.url('/r3/' + PKG)} failed: "
+                                    "more than 2 redirects")
         self.assertNothingSaved()
         self.assertEqual(self.fs.requests(ART), [], "the artifact is beyond the limit")
+
+    def test_too_many_redirects_keeps_a_signed_query_out_of_the_message(self):
+        self.fs.route("/r1/" + PKG, default=Redirect(self.fs.url("/r2/" + PKG) + "?sig=2"))
+        self.fs.route("/r2/" + PKG, default=Redirect(self.art_url))
+        config = self.local(self.data, url=self.fs.url("/r1/" + PKG) + "?sig=1")
+        result = self.download(config, "-d", self.out, "--max-redirects", "1", "--retries", "0")
+        self.assertError(result, 5, f"transfer from {self.fs.url('/r2/' + PKG)}?... failed: "
+                                    "more than 1 redirects")
+        self.assertNothingSaved()
+
+    def test_redirect_to_a_non_http_scheme_is_refused(self):
+        for location, scheme in (("ftp://127.0.0.1/" + PKG, "ftp"),
+                                 ("file:///etc/passwd", "file")):
+            with self.subTest(location=location):
+                self.fs.route("/hop/" + PKG, default=Redirect(location))
+                config = self.local(self.data, url=self.fs.url("/hop/" + PKG) + "?sig=1")
+                result = self.download(config, "-d", self.out, "--retries", "0")
+                self.assertError(result, 5, f"{self.fs.url('/hop/' + PKG)}?... redirected to a "
+                                            f"{scheme}: URL; only http and https are fetched")
+                self.assertNothingSaved()
+
+    def test_only_301_302_303_307_and_308_are_followed(self):
+        for status in (301, 302, 303, 307, 308):
+            with self.subTest(status=status):
+                self.fs.route("/hop/" + PKG, default=Redirect(self.art_url, status=status))
+                config = self.local(self.data, url=self.fs.url("/hop/" + PKG))
+                self.assertDownloaded(self.download(config, "-d", self.out, "--force"),
+                                      self.target(), self.data)
+        for status in (300, 304, 305):
+            with self.subTest(status=status):
+                self.fs.route("/hop/" + PKG, default=Respond(status, [("Location", ART)]))
+                self.fs.clear()
+                config = self.local(self.data, url=self.fs.url("/hop/" + PKG))
+                result = self.download(config, "-o", os.path.join(self.out, "x.pkg"),
+                                       "--retries", "0")
+                self.assertError(result, 5,
+                                 f"{self.fs.url('/hop/' + PKG)} answered HTTP {status}")
+                self.assertEqual(self.fs.requests(ART), [])
 
     # ---- resume
 
