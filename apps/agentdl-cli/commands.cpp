@@ -83,10 +83,13 @@ Expected<Wanted> find_wanted(HttpClient& client,
   const auto query = make_query(options.query);
   if (server) {
     auto located = AGENTDL_TRY(locate(client, *server, query));
+    // The token goes to the server's own origin only (CONTRACT section 7).
+    auto token = same_origin(located.url, server->base) ? server->token : std::nullopt;
     return Wanted{ .url = located.url,
                    .filename = url_filename(located.url),
                    .sha256 = std::move(located.sha256),
-                   .size = located.size };
+                   .size = located.size,
+                   .bearer_token = std::move(token) };
   }
   const auto catalog = AGENTDL_TRY(load(options.source.config));
   const auto resolution = AGENTDL_TRY(resolve(catalog, query));
@@ -94,7 +97,8 @@ Expected<Wanted> find_wanted(HttpClient& client,
   return Wanted{ .url = artifact.location,
                  .filename = artifact.filename,
                  .sha256 = artifact.sha256,
-                 .size = artifact.size };
+                 .size = artifact.size,
+                 .bearer_token = std::nullopt };
 }
 
 } // namespace
