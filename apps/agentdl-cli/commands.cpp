@@ -67,7 +67,7 @@ Query make_query(const QueryOptions& options)
 // Returns the server to ask, or nullopt for a local catalog.
 Expected<std::optional<Server>> remote_source(const SourceOptions& options)
 {
-  auto server = AGENTDL_TRY(find_server(options.server, options.token_file));
+  auto server = AGENTDL_TRY(find_server(options.server, options.config, options.token_file));
   if (!server && options.token_file) {
     return fail(Errc::usage,
                 "--token-file needs a server: give --server URL or set AGENTDL_SERVER");
@@ -83,10 +83,13 @@ Expected<Wanted> find_wanted(HttpClient& client,
   const auto query = make_query(options.query);
   if (server) {
     auto located = AGENTDL_TRY(locate(client, *server, query));
+    // The token goes to the server's own origin only (CONTRACT section 7).
+    auto token = same_origin(located.url, server->base) ? server->token : std::nullopt;
     return Wanted{ .url = located.url,
                    .filename = url_filename(located.url),
                    .sha256 = std::move(located.sha256),
-                   .size = located.size };
+                   .size = located.size,
+                   .bearer_token = std::move(token) };
   }
   const auto catalog = AGENTDL_TRY(load(options.source.config));
   const auto resolution = AGENTDL_TRY(resolve(catalog, query));
@@ -94,7 +97,8 @@ Expected<Wanted> find_wanted(HttpClient& client,
   return Wanted{ .url = artifact.location,
                  .filename = artifact.filename,
                  .sha256 = artifact.sha256,
-                 .size = artifact.size };
+                 .size = artifact.size,
+                 .bearer_token = std::nullopt };
 }
 
 } // namespace

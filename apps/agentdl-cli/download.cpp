@@ -545,7 +545,7 @@ Expected<void> download(HttpClient& client,
       const HttpRequest request{
         .url = wanted.url,
         .follow = Follow::yes,
-        .bearer_token = std::nullopt,
+        .bearer_token = wanted.bearer_token,
         .range_from = offset > 0 ? std::optional(offset) : std::nullopt,
         .secret_query = true,
       };

@@ -20,6 +20,9 @@ struct Wanted
   std::string filename; // the name to save under, unless -o gives one
   std::string sha256;   // lowercase hex; empty when unknown
   std::optional<std::uint64_t> size;
+  // Sent with the request for `url` and its redirects on the same origin
+  // (HttpRequest::bearer_token): only when `url` is on the API server's origin.
+  std::optional<std::string> bearer_token;
 };
 
 struct SaveOptions

@@ -2,9 +2,11 @@
 
 #include "interrupt.hpp"
 
+#include <agentdl/catalog.hpp>
 #include <agentdl/dynlib.hpp>
 
 #include <boost/url/grammar/ci_string.hpp>
+#include <boost/url/parse.hpp>
 #include <curl/curl.h>
 #include <fmt/format.h>
 
@@ -78,7 +80,7 @@ struct Transfer
   const BodySink* sink = nullptr;
   const ProgressSink* progress = nullptr;
   bool sink_stopped = false;
-  bool body_started = false;  // some of the final response's body came
+  bool body_started = false;  // some of the response's body came
   std::exception_ptr failure; // thrown in a callback: C frames in between
 };
 
@@ -102,8 +104,7 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
   }
 }
 
-// libcurl calls this with the body of the final response only: it drops the
-// bodies of redirects it follows.
+// libcurl calls this with the body of the response (a redirect's too).
 std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
 {
   auto& transfer = *static_cast<Transfer*>(user);
@@ -217,6 +218,71 @@ std::string_view reason_phrase(long status)
   }
 }
 
+// Tells whether perform() follows the Location of an answer with `status`
+// (as browsers do; not 300, 304 or 305).
+bool redirect_status(long status)
+{
+  return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+// Returns the scheme of the URL `url`, lowercase; empty when it has none.
+std::string url_scheme(std::string_view url)
+{
+  const auto colon = url.find(':');
+  const auto scheme = url.substr(0, colon == std::string_view::npos ? 0 : colon);
+  const auto valid = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '+' || c == '-' || c == '.';
+  };
+  if (scheme.empty() || std::isalpha(static_cast<unsigned char>(scheme.front())) == 0 ||
+      !std::ranges::all_of(scheme, valid)) {
+    return {};
+  }
+  return lowercase(scheme);
+}
+
+// An http or https URL's origin (RFC 6454): scheme, host and port.
+struct Origin
+{
+  boost::urls::scheme scheme;
+  std::string host; // lowercase; an IPv6 address in its canonical form
+  std::uint16_t port;
+
+  bool operator==(const Origin&) const = default;
+};
+
+std::optional<Origin> origin_of(std::string_view url)
+{
+  // Only the scheme and the authority are parsed: a path or query that
+  // libcurl takes as it is (with a "|", say) leaves the origin known.
+  const auto slashes = url.find("://");
+  if (slashes == std::string_view::npos) {
+    return std::nullopt;
+  }
+  const auto parsed =
+    boost::urls::parse_absolute_uri(url.substr(0, url.find_first_of("/?#", slashes + 3)));
+  if (!parsed) {
+    return std::nullopt;
+  }
+  const auto scheme = parsed->scheme_id();
+  if (scheme != boost::urls::scheme::http && scheme != boost::urls::scheme::https) {
+    return std::nullopt;
+  }
+  std::string host = parsed->host_type() == boost::urls::host_type::ipv6
+                       ? parsed->host_ipv6_address().to_string()
+                       : lowercase(parsed->host_address());
+  if (host.empty()) {
+    return std::nullopt;
+  }
+  std::uint16_t port = scheme == boost::urls::scheme::https ? 443 : 80;
+  if (parsed->has_port() && !parsed->port().empty()) {
+    port = parsed->port_number();
+    if (port == 0) {
+      return std::nullopt; // 0, or too large for a port
+    }
+  }
+  return Origin{ scheme, std::move(host), port };
+}
+
 } // namespace
 
 std::optional<std::string_view> HttpResponse::header(std::string_view name) const
@@ -267,6 +333,53 @@ std::expected<HttpResponse, TransferFailure> HttpClient::perform(const HttpReque
                                                                  const BodySink* sink,
                                                                  const ProgressSink* progress)
 {
+  // Redirects are followed here, not by libcurl, to decide at each hop
+  // whether the token goes along: libcurl would send it again to a hop that
+  // comes back to the first host after leaving it. Here (as in the Fetch
+  // standard) a chain that has left the first URL's origin never gets it back.
+  std::string url = request.url;
+  bool with_token = request.bearer_token.has_value();
+  for (long redirects = 0;; ++redirects) {
+    const auto token =
+      with_token ? std::optional<std::string_view>(*request.bearer_token) : std::nullopt;
+    auto response = perform_hop(request, url, token, sink, progress);
+    char* location = nullptr;
+    if (request.follow == Follow::yes && response && redirect_status(response->status)) {
+      m_api->easy_getinfo(m_easy, CURLINFO_REDIRECT_URL, &location);
+    }
+    if (!location) {
+      return response; // the answer, or a redirect without a Location
+    }
+    const auto shown = request.secret_query ? display_url(url) : url;
+    const auto refuse = [](std::string message) {
+      return std::unexpected(TransferFailure{ Error(Errc::network, std::move(message)), false });
+    };
+    if (redirects == m_settings.max_redirects) {
+      return refuse(fmt::format(
+        "transfer from {} failed: more than {} redirects", shown, m_settings.max_redirects));
+    }
+    // libcurl made the Location absolute (or, when it could not parse it,
+    // left it as sent): an http(s) URL is followed, and libcurl judges the rest.
+    const auto scheme = url_scheme(location);
+    if (scheme.empty()) {
+      return refuse(fmt::format("{} redirected without a valid Location", shown));
+    }
+    if (scheme != "http" && scheme != "https") {
+      return refuse(
+        fmt::format("{} redirected to a {}: URL; only http and https are fetched", shown, scheme));
+    }
+    with_token = with_token && same_origin(location, request.url);
+    url = location;
+  }
+}
+
+std::expected<HttpResponse, TransferFailure> HttpClient::perform_hop(
+  const HttpRequest& request,
+  const std::string& url,
+  std::optional<std::string_view> token,
+  const BodySink* sink,
+  const ProgressSink* progress)
+{
   const auto& api = *m_api;
   CURL* easy = m_easy;
   HttpResponse response;
@@ -278,23 +391,21 @@ std::expected<HttpResponse, TransferFailure> HttpClient::perform(const HttpReque
   transfer.progress = progress;
 
   std::unique_ptr<curl_slist, decltype(api.slist_free_all)> headers(nullptr, api.slist_free_all);
-  if (request.bearer_token) {
-    const auto line = "Authorization: Bearer " + *request.bearer_token;
+  if (token) {
+    const auto line = fmt::format("Authorization: Bearer {}", *token);
     headers.reset(api.slist_append(headers.release(), line.c_str()));
   }
 
   api.easy_reset(easy);
-  api.easy_setopt(easy, CURLOPT_URL, request.url.c_str());
-  if (api.easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
-      api.easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") != CURLE_OK) {
+  api.easy_setopt(easy, CURLOPT_URL, url.c_str());
+  if (api.easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK) {
     return std::unexpected(TransferFailure{
       Error(Errc::internal, "the installed libcurl is too old: agentdl needs 7.85 or later"),
       false });
   }
   api.easy_setopt(easy, CURLOPT_USERAGENT, "agentdl/" AGENTDL_VERSION);
   api.easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-  api.easy_setopt(easy, CURLOPT_FOLLOWLOCATION, request.follow == Follow::yes ? 1L : 0L);
-  api.easy_setopt(easy, CURLOPT_MAXREDIRS, m_settings.max_redirects);
+  api.easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L); // perform() follows
   api.easy_setopt(easy, CURLOPT_CONNECTTIMEOUT, m_settings.connect_timeout);
   api.easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, m_settings.speed_limit);
   api.easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, m_settings.speed_time);
@@ -319,9 +430,9 @@ std::expected<HttpResponse, TransferFailure> HttpClient::perform(const HttpReque
 
   const CURLcode code = api.easy_perform(easy);
 
-  char* url = nullptr;
-  api.easy_getinfo(easy, CURLINFO_EFFECTIVE_URL, &url);
-  response.url = url ? url : request.url;
+  char* effective = nullptr;
+  api.easy_getinfo(easy, CURLINFO_EFFECTIVE_URL, &effective);
+  response.url = effective ? effective : url;
   api.easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &response.status);
   api.easy_setopt(easy, CURLOPT_ERRORBUFFER, nullptr);
 
@@ -336,19 +447,24 @@ std::expected<HttpResponse, TransferFailure> HttpClient::perform(const HttpReque
       Error(Errc::internal, interrupted() != 0 ? "interrupted" : "stopped"), false });
   }
   std::string reason = details[0] != '\0' ? details.data() : api.easy_strerror(code);
-  if (code == CURLE_TOO_MANY_REDIRECTS) {
-    reason = fmt::format("more than {} redirects", m_settings.max_redirects);
-  } else if (code == CURLE_OPERATION_TIMEDOUT && transfer.body_started) {
+  if (code == CURLE_OPERATION_TIMEDOUT && transfer.body_started) {
     reason =
       fmt::format("transfer slower than {} bytes/s for {} s (see --speed-limit, --speed-time)",
                   m_settings.speed_limit,
                   m_settings.speed_time);
   }
   const auto shown = request.secret_query ? display_url(response.url) : response.url;
-  const auto message = transfer.body_started || code == CURLE_TOO_MANY_REDIRECTS
+  const auto message = transfer.body_started
                          ? fmt::format("transfer from {} failed: {}", shown, reason)
                          : fmt::format("cannot reach {}: {}", shown, reason);
   return std::unexpected(TransferFailure{ Error(Errc::network, message), transient_error(code) });
+}
+
+bool same_origin(std::string_view a, std::string_view b)
+{
+  const auto x = origin_of(a);
+  const auto y = origin_of(b);
+  return x && y && *x == *y;
 }
 
 Expected<HttpResponse> perform_with_retries(HttpClient& client, const HttpRequest& request)

@@ -1,7 +1,8 @@
 // HTTP for the `agentdl` command line: libcurl, loaded (dlopen) when a
 // command first needs it, so that a local resolve never pays for it.
-// Redirects, TLS with the system's CA store, proxies from the environment
-// (https_proxy, no_proxy) and HTTP/2 are libcurl's.
+// TLS with the system's CA store, proxies from the environment (https_proxy,
+// no_proxy) and HTTP/2 are libcurl's; redirects are followed here, to decide
+// at each hop whether the bearer token goes along.
 #pragma once
 
 #include <agentdl/error.hpp>
@@ -37,7 +38,9 @@ struct HttpSettings
 struct HttpRequest
 {
   std::string url;
-  Follow follow = Follow::no;
+  Follow follow = Follow::no; // follow 301, 302, 303, 307 and 308 to http(s) URLs
+  // Sent to `url`, and to each redirect on `url`'s origin until the chain
+  // leaves it: never again after that, even to a hop that comes back.
   std::optional<std::string> bearer_token;
   std::optional<std::uint64_t> range_from; // asks for bytes from here on
   bool secret_query = false; // the query may hold a signature: keep it out of messages
@@ -87,9 +90,11 @@ public:
   HttpClient& operator=(HttpClient&&) = delete;
   ~HttpClient();
 
-  // Performs `request`. The body of a 2xx answer goes to `sink` if given;
-  // other bodies are kept in the response. Fails only when no HTTP answer
-  // came, or a sink or `progress` stopped the transfer.
+  // Performs `request`, following its redirects when asked (at most
+  // settings().max_redirects). The body of a 2xx answer goes to `sink` if
+  // given; other bodies are kept in the response. Fails only when no HTTP
+  // answer came, a redirect cannot be followed, or a sink or `progress`
+  // stopped the transfer.
   std::expected<HttpResponse, TransferFailure> perform(const HttpRequest& request,
                                                        const BodySink* sink = nullptr,
                                                        const ProgressSink* progress = nullptr);
@@ -98,6 +103,14 @@ public:
 
 private:
   HttpClient(const CurlApi* api, void* easy, HttpSettings settings);
+
+  // Performs one request of `request`'s chain: to `url`, with `token` if
+  // given, following nothing.
+  std::expected<HttpResponse, TransferFailure> perform_hop(const HttpRequest& request,
+                                                           const std::string& url,
+                                                           std::optional<std::string_view> token,
+                                                           const BodySink* sink,
+                                                           const ProgressSink* progress);
 
   const CurlApi* m_api;
   void* m_easy; // CURL*
@@ -112,6 +125,10 @@ Expected<HttpResponse> perform_with_retries(HttpClient& client, const HttpReques
 // Sleeps before retry number `attempt` (1, 2, ...): 1 s, 2 s, 4 s ... at most
 // 30 s. Returns false if interrupted (interrupt.hpp).
 bool wait_before_retry(int attempt);
+
+// Tells whether the http(s) URLs `a` and `b` have the same origin: scheme,
+// host (case-insensitively) and port (80 or 443 when not given).
+bool same_origin(std::string_view a, std::string_view b);
 
 // Returns `url` for a message: without its query, which may hold a signature.
 std::string display_url(std::string_view url);

@@ -24,6 +24,14 @@ constexpr const char* k_config_help =
   "$XDG_CONFIG_HOME/agentdl/agentdl.toml (or ~/.config/agentdl/agentdl.toml), "
   "/etc/agentdl/agentdl.toml)";
 
+// --config where a server may be the source: a flag beats any environment
+// variable, so --config beats $AGENTDL_SERVER.
+constexpr const char* k_source_config_help =
+  "Read the catalog FILE, even if $AGENTDL_SERVER is set (default: ask $AGENTDL_SERVER if "
+  "set, else read the first of $AGENTDL_CONFIG, ./agentdl.toml, "
+  "$XDG_CONFIG_HOME/agentdl/agentdl.toml (or ~/.config/agentdl/agentdl.toml), "
+  "/etc/agentdl/agentdl.toml)";
+
 constexpr const char* k_usage_hint = "Run 'agentdl --help' or 'agentdl COMMAND --help' for usage.";
 
 constexpr const char* k_exit_codes = R"(Exit codes:
@@ -97,23 +105,25 @@ std::optional<std::string> check_command_words(int argc, char** argv, CLI::App& 
   }
 }
 
-// Adds --server, --token-file and --config (which exclude each other's
-// sources), --connect-timeout and --retries to `command`.
+// Adds --server, --token-file and --config (a server's options exclude a
+// catalog), --connect-timeout and --retries to `command`.
 void add_source_options(CLI::App* command, agentdl::cli::SourceOptions& options)
 {
-  auto* config = command->add_option("--config", options.config, k_config_help)->type_name("FILE");
+  auto* config =
+    command->add_option("--config", options.config, k_source_config_help)->type_name("FILE");
   command
     ->add_option("--server",
                  options.server,
                  "Ask the agentdl server at URL, the API base (e.g. https://api.example.com/v2), "
-                 "instead of a catalog (default: $AGENTDL_SERVER)")
+                 "instead of a catalog (default: $AGENTDL_SERVER, unless --config is given)")
     ->type_name("URL")
     ->excludes(config);
   command
     ->add_option("--token-file",
                  options.token_file,
                  "Read the server's bearer token from FILE (default: $AGENTDL_TOKEN)")
-    ->type_name("FILE");
+    ->type_name("FILE")
+    ->excludes(config);
   command
     ->add_option(
       "--connect-timeout", options.http.connect_timeout, "Seconds allowed to connect to a server")

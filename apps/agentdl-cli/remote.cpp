@@ -78,6 +78,13 @@ std::string route_url(const Server& server, const Query& query, bool download)
                   : api_url(server, { "agent-releases", "latest" }, params);
 }
 
+// Tells whether `url` is http or https (a scheme is case-insensitive).
+bool web_scheme(const boost::urls::url_view& url)
+{
+  return url.scheme_id() == boost::urls::scheme::http ||
+         url.scheme_id() == boost::urls::scheme::https;
+}
+
 HttpRequest api_request(const Server& server, std::string url)
 {
   return HttpRequest{
@@ -107,12 +114,15 @@ Expected<std::string> json_object(const HttpResponse& response, const Server& se
 } // namespace
 
 Expected<std::optional<Server>> find_server(const std::optional<std::string>& server_flag,
+                                            const std::optional<std::string>& config_flag,
                                             const std::optional<std::string>& token_file)
 {
   std::string text;
   std::string_view origin = "--server";
   if (server_flag) {
     text = *server_flag;
+  } else if (config_flag) {
+    return std::nullopt;
   } else if (const auto env = process_getenv("AGENTDL_SERVER"); env && !env->empty()) {
     text = *env;
     origin = "AGENTDL_SERVER";
@@ -120,9 +130,8 @@ Expected<std::optional<Server>> find_server(const std::optional<std::string>& se
     return std::nullopt;
   }
   const auto parsed = boost::urls::parse_absolute_uri(text);
-  if (!parsed || (parsed->scheme() != "http" && parsed->scheme() != "https") ||
-      parsed->encoded_host().empty() || parsed->has_query() || parsed->has_fragment() ||
-      parsed->has_userinfo()) {
+  if (!parsed || !web_scheme(*parsed) || parsed->encoded_host().empty() || parsed->has_query() ||
+      parsed->has_fragment() || parsed->has_userinfo()) {
     return fail(Errc::usage,
                 fmt::format("{} \"{}\" is not an http:// or https:// API base URL such as "
                             "https://api.example.com/v2",
@@ -163,7 +172,7 @@ Expected<Located> locate(HttpClient& client, const Server& server, const Query& 
   const auto location = response.header("Location").value_or("");
   Located located;
   if (const auto absolute = boost::urls::parse_absolute_uri(location); absolute) {
-    if (absolute->scheme() != "http" && absolute->scheme() != "https") {
+    if (!web_scheme(*absolute)) {
       return fail(Errc::network,
                   fmt::format("{} redirected to a {}: URL; only http and https are fetched",
                               response.url,

@@ -22,11 +22,13 @@ struct Server
   std::optional<std::string> token;
 };
 
-// Returns the server named by `server_flag`, else by $AGENTDL_SERVER, with the
-// token read from `token_file`, else $AGENTDL_TOKEN; nullopt when neither
-// names a server (the catalog is local). Fails with Errc::usage on a bad URL
-// or an unreadable token file.
+// Returns the server named by `server_flag`, else (unless `config_flag` names
+// a catalog: a flag beats any environment variable) by $AGENTDL_SERVER, with
+// the token read from `token_file`, else $AGENTDL_TOKEN; nullopt when the
+// catalog is local. Fails with Errc::usage on a bad URL or an unreadable
+// token file.
 Expected<std::optional<Server>> find_server(const std::optional<std::string>& server_flag,
+                                            const std::optional<std::string>& config_flag,
                                             const std::optional<std::string>& token_file);
 
 // Where the server's /download route points, with what it says of the file.

@@ -253,6 +253,18 @@ class DownloadLocal(DownloadTestCase):
         self.assertEqual(tls.requests(), [])
         self.assertNothingSaved()
 
+    def test_config_flag_beats_the_server_variable(self):
+        # AGENTDL_SERVER names a server (a second fault server, which records
+        # whether it was asked): --config reads the catalog all the same, and
+        # the token goes nowhere.
+        api = start_fault_server(self)
+        env = {"AGENTDL_SERVER": api.url("/v2"), "AGENTDL_TOKEN": TOKEN}
+        self.assertDownloaded(self.download(self.config(), "-d", self.out, env=env),
+                              self.target(), self.data)
+        self.assertEqual(api.requests(), [])
+        self.assertEqual([(r.path, r.authorization) for r in self.fs.requests()],
+                         [(ART, None)])
+
     def test_missing_directory_is_a_local_error(self):
         missing = os.path.join(self.tmp, "no", "such")
         result = self.download(self.config(), "-d", missing, "--retries", "0")
@@ -410,9 +422,48 @@ class DownloadLocal(DownloadTestCase):
         self.fs.route("/r3/" + PKG, default=Redirect(self.art_url))
         config = self.local(self.data, url=self.fs.url("/r1/" + PKG))
         result = self.download(config, "-d", self.out, "--max-redirects", "2", "--retries", "0")
-        self.assertOneLineError(result, 5)
+        self.assertError(result, 5, f"transfer from {self.fs.url('/r3/' + PKG)} failed: "
+                                    "more than 2 redirects")
         self.assertNothingSaved()
         self.assertEqual(self.fs.requests(ART), [], "the artifact is beyond the limit")
+
+    def test_too_many_redirects_keeps_a_signed_query_out_of_the_message(self):
+        self.fs.route("/r1/" + PKG, default=Redirect(self.fs.url("/r2/" + PKG) + "?sig=2"))
+        self.fs.route("/r2/" + PKG, default=Redirect(self.art_url))
+        config = self.local(self.data, url=self.fs.url("/r1/" + PKG) + "?sig=1")
+        result = self.download(config, "-d", self.out, "--max-redirects", "1", "--retries", "0")
+        self.assertError(result, 5, f"transfer from {self.fs.url('/r2/' + PKG)}?... failed: "
+                                    "more than 1 redirects")
+        self.assertNothingSaved()
+
+    def test_redirect_to_a_non_http_scheme_is_refused(self):
+        for location, scheme in (("ftp://127.0.0.1/" + PKG, "ftp"),
+                                 ("file:///etc/passwd", "file")):
+            with self.subTest(location=location):
+                self.fs.route("/hop/" + PKG, default=Redirect(location))
+                config = self.local(self.data, url=self.fs.url("/hop/" + PKG) + "?sig=1")
+                result = self.download(config, "-d", self.out, "--retries", "0")
+                self.assertError(result, 5, f"{self.fs.url('/hop/' + PKG)}?... redirected to a "
+                                            f"{scheme}: URL; only http and https are fetched")
+                self.assertNothingSaved()
+
+    def test_only_301_302_303_307_and_308_are_followed(self):
+        for status in (301, 302, 303, 307, 308):
+            with self.subTest(status=status):
+                self.fs.route("/hop/" + PKG, default=Redirect(self.art_url, status=status))
+                config = self.local(self.data, url=self.fs.url("/hop/" + PKG))
+                self.assertDownloaded(self.download(config, "-d", self.out, "--force"),
+                                      self.target(), self.data)
+        for status in (300, 304, 305):
+            with self.subTest(status=status):
+                self.fs.route("/hop/" + PKG, default=Respond(status, [("Location", ART)]))
+                self.fs.clear()
+                config = self.local(self.data, url=self.fs.url("/hop/" + PKG))
+                result = self.download(config, "-o", os.path.join(self.out, "x.pkg"),
+                                       "--retries", "0")
+                self.assertError(result, 5,
+                                 f"{self.fs.url('/hop/' + PKG)} answered HTTP {status}")
+                self.assertEqual(self.fs.requests(ART), [])
 
     # ---- resume
 
@@ -982,14 +1033,6 @@ class DownloadFakeServer(DownloadTestCase):
         return self.agentdl("download", "--server", self.api, *PLATFORM, *args,
                             env={"AGENTDL_TOKEN": TOKEN})
 
-    def test_token_goes_to_the_api_only(self):
-        self.answer(self.fs.url(ART), sha(self.data), len(self.data))
-        self.assertDownloaded(self.remote("-d", self.out), self.target(), self.data)
-        self.assertEqual([(r.path, r.query, r.authorization) for r in self.fs.requests()],
-                         [(self.LATEST, {"platform": ["macos"], "arch": ["arm64"]},
-                           f"Bearer {TOKEN}"),
-                          (ART, {}, None)])
-
     def test_headers_give_sha256_and_size(self):
         other = os.urandom(len(self.data))
         self.answer(self.fs.url(ART), sha(other), len(self.data))
@@ -1043,6 +1086,173 @@ class DownloadFakeServer(DownloadTestCase):
         self.assertDownloaded(self.remote("-d", self.out, "--retries", "1"), self.target(),
                               self.data)
         self.assertEqual([r.path for r in self.fs.requests()], [self.LATEST, self.LATEST, ART])
+
+
+class DownloadTokenOrigin(DownloadTestCase):
+    """Where the bearer token goes in remote mode (CONTRACT section 7): to the API,
+    and to the artifact's URL and each redirect on the API's origin until the chain
+    leaves that origin; never to another origin, nor back to the API's once left.
+
+    One fault server plays the API and serves files on its own origin; a second
+    one, on another port, is another origin. Both record each request's
+    Authorization header."""
+
+    LATEST = "/v2/agent-releases/latest/download"
+    BEARER = f"Bearer {TOKEN}"
+
+    def setUp(self):
+        super().setUp()
+        self.data = os.urandom(100 * 1024)
+        self.api = start_fault_server(self)
+        self.other = start_fault_server(self)
+        for server in (self.api, self.other):
+            server.route(ART, self.data)
+
+    def locate(self, location):
+        """Makes the API's /download answer a 302 to `location`, with the sha256 and size."""
+        self.api.route(self.LATEST, default=Respond(302, [
+            ("Location", location), ("X-Release-Version", "1.8.3"),
+            ("X-Artifact-Sha256", sha(self.data)), ("X-Artifact-Size", str(len(self.data)))]))
+
+    def remote(self, *args, api=None, env=None, retries=0):
+        return self.agentdl("download", "--server", api or self.api.url("/v2"), *PLATFORM,
+                            "-d", self.out, "--retries", str(retries), *args,
+                            env={"AGENTDL_TOKEN": TOKEN, **(env or {})})
+
+    @staticmethod
+    def seen(server):
+        return [(r.path, r.authorization) for r in server.requests()]
+
+    def test_location_on_the_api_origin_gets_the_token(self):
+        self.locate(self.api.url(ART))
+        self.assertDownloaded(self.remote(), self.target(), self.data)
+        self.assertEqual([(r.path, r.query, r.authorization) for r in self.api.requests()],
+                         [(self.LATEST, {"platform": ["macos"], "arch": ["arm64"]}, self.BEARER),
+                          (ART, {}, self.BEARER)])
+
+    def test_location_on_another_port_gets_no_token(self):
+        self.locate(self.other.url(ART))
+        self.assertDownloaded(self.remote(), self.target(), self.data)
+        self.assertEqual(self.seen(self.api), [(self.LATEST, self.BEARER)])
+        self.assertEqual(self.seen(self.other), [(ART, None)])
+
+    def test_same_origin_redirects_keep_the_token(self):
+        # A relative Location and an absolute one, both on the API's origin.
+        self.api.route("/hop1/" + PKG, default=Redirect("/hop2/" + PKG, status=307))
+        self.api.route("/hop2/" + PKG, default=Redirect(self.api.url(ART), status=301))
+        self.locate(self.api.url("/hop1/" + PKG))
+        self.assertDownloaded(self.remote(), self.target(), self.data)
+        self.assertEqual(self.seen(self.api), [(self.LATEST, self.BEARER),
+                                               ("/hop1/" + PKG, self.BEARER),
+                                               ("/hop2/" + PKG, self.BEARER),
+                                               (ART, self.BEARER)])
+        self.assertEqual(self.seen(self.other), [])
+
+    def test_no_token_after_leaving_the_origin_even_back_on_it(self):
+        self.api.route("/hop1/" + PKG, default=Redirect(self.other.url("/hop2/" + PKG)))
+        self.other.route("/hop2/" + PKG, default=Redirect(self.api.url(ART)))
+        self.locate(self.api.url("/hop1/" + PKG))
+        self.assertDownloaded(self.remote(), self.target(), self.data)
+        self.assertEqual(self.seen(self.api), [(self.LATEST, self.BEARER),
+                                               ("/hop1/" + PKG, self.BEARER),
+                                               (ART, None)])
+        self.assertEqual(self.seen(self.other), [("/hop2/" + PKG, None)])
+
+    def test_every_attempt_starts_the_chain_anew(self):
+        # A transfer cut short is resumed from the artifact's URL: on the API's
+        # origin, with the token again.
+        self.api.route(ART, self.data, actions=[Drop(after=40_000)])
+        self.locate(self.api.url(ART))
+        self.assertDownloaded(self.remote(retries=1), self.target(), self.data)
+        self.assertEqual([(r.path, r.range, r.authorization) for r in self.api.requests()],
+                         [(self.LATEST, None, self.BEARER),
+                          (ART, None, self.BEARER),
+                          (ART, "bytes=40000-", self.BEARER)])
+
+    def test_another_host_name_is_another_origin(self):
+        # 127.0.0.1 and localhost reach the same server, but are not the same origin.
+        cases = [
+            (self.api.url("/v2"), f"http://localhost:{self.api.port}{ART}", None),
+            (f"http://localhost:{self.api.port}/v2", self.api.url(ART), None),
+            # The host is compared case-insensitively.
+            (f"http://localhost:{self.api.port}/v2", f"http://LocalHost:{self.api.port}{ART}",
+             self.BEARER),
+        ]
+        for api, location, authorization in cases:
+            with self.subTest(api=api, location=location):
+                self.api.clear()
+                self.locate(location)
+                self.assertDownloaded(self.remote("--force", api=api), self.target(), self.data)
+                self.assertEqual(self.seen(self.api),
+                                 [(self.LATEST, self.BEARER), (ART, authorization)])
+
+    def test_default_port_and_scheme_case(self):
+        # Through a proxy (the API fault server plays it and sees the absolute-form
+        # targets), so that the API may be on port 80: ":80" is the default port
+        # written out, ":8080" another port.
+        env = {"http_proxy": self.api.base, "no_proxy": None, "NO_PROXY": None}
+        api = "http://api.invalid/v2"
+        cases = [
+            ("http://api.invalid:80" + ART, self.BEARER),
+            ("HTTP://API.invalid" + ART, self.BEARER),
+            ("http://api.invalid:8080" + ART, None),
+            ("http://cdn.invalid" + ART, None),
+        ]
+        for location, authorization in cases:
+            with self.subTest(location=location):
+                self.api.clear()
+                self.locate(location)
+                self.assertDownloaded(self.remote("--force", api=api, env=env), self.target(),
+                                      self.data)
+                requests = self.api.requests()
+                self.assertEqual([r.authorization for r in requests],
+                                 [self.BEARER, authorization], msg=requests)
+
+    def test_local_catalog_sends_no_token(self):
+        # Even with AGENTDL_TOKEN set, and an artifact on the origin that
+        # AGENTDL_SERVER names (--config beats it).
+        config = self.local(self.data, url=self.api.url(ART))
+        env = {"AGENTDL_SERVER": self.api.url("/v2"), "AGENTDL_TOKEN": TOKEN}
+        for extra_env in ({"AGENTDL_SERVER": None}, {}):
+            with self.subTest(env=extra_env):
+                self.api.clear()
+                result = self.download(config, "-d", self.out, "--force",
+                                       env={**env, **extra_env})
+                self.assertDownloaded(result, self.target(), self.data)
+                self.assertEqual(self.seen(self.api), [(ART, None)])
+
+    def test_max_redirects_with_the_token(self):
+        for hop in (1, 2, 3):
+            self.api.route(f"/r{hop}/{PKG}", default=Redirect(
+                self.api.url(f"/r{hop + 1}/{PKG}" if hop < 3 else ART)))
+        self.locate(self.api.url(f"/r1/{PKG}"))
+        self.assertError(self.remote("--max-redirects", "2"), 5,
+                         f"transfer from {self.api.url(f'/r3/{PKG}')} failed: "
+                         "more than 2 redirects")
+        self.assertEqual(self.api.requests(ART), [], "the artifact is beyond the limit")
+        self.assertError(self.remote("--max-redirects", "0"), 5,
+                         f"transfer from {self.api.url(f'/r1/{PKG}')} failed: "
+                         "more than 0 redirects")
+        self.assertNothingSaved()
+        self.api.clear()
+        self.assertDownloaded(self.remote("--max-redirects", "3"), self.target(), self.data)
+        self.assertEqual(self.seen(self.api), [(self.LATEST, self.BEARER),
+                                               (f"/r1/{PKG}", self.BEARER),
+                                               (f"/r2/{PKG}", self.BEARER),
+                                               (f"/r3/{PKG}", self.BEARER),
+                                               (ART, self.BEARER)])
+
+    def test_redirect_to_another_scheme_is_refused(self):
+        hop = self.api.url("/hop/" + PKG)
+        self.locate(hop)
+        for location, scheme in (("ftp://127.0.0.1/" + PKG, "ftp"),
+                                 ("file:///etc/passwd", "file"),
+                                 ("GOPHER://127.0.0.1/" + PKG, "gopher")):
+            with self.subTest(location=location):
+                self.api.route("/hop/" + PKG, default=Redirect(location))
+                self.assertError(self.remote(), 5, f"{hop} redirected to a {scheme}: URL; "
+                                                   "only http and https are fetched")
+                self.assertNothingSaved()
 
 
 if __name__ == "__main__":

@@ -87,6 +87,28 @@ class HelpAndVersion(CliTestCase):
             self.assertIn(f"  {option}", result.stdout)
         self.assertIn("  130 interrupted (Ctrl-C)", result.stdout)
 
+    def test_source_options_help_tells_the_order(self):
+        # --server, --config, $AGENTDL_SERVER, $AGENTDL_CONFIG, then the files:
+        # a flag beats any environment variable.
+        files = ("$AGENTDL_CONFIG, ./agentdl.toml, $XDG_CONFIG_HOME/agentdl/agentdl.toml "
+                 "(or ~/.config/agentdl/agentdl.toml), /etc/agentdl/agentdl.toml)")
+        for command in ("resolve", "download", "list"):
+            with self.subTest(command=command):
+                result = self.agentdl(command, "--help")
+                self.assertEqual(result.returncode, 0, msg=repr(result))
+                lines = [line.strip() for line in result.stdout.splitlines()]
+                self.assertIn("Read the catalog FILE, even if $AGENTDL_SERVER is set (default: "
+                              "ask $AGENTDL_SERVER if set, else read the first of " + files,
+                              lines)
+                self.assertIn("Ask the agentdl server at URL, the API base (e.g. "
+                              "https://api.example.com/v2), instead of a catalog (default: "
+                              "$AGENTDL_SERVER, unless --config is given)", lines)
+        # check reads a catalog only.
+        result = self.agentdl("check", "--help")
+        self.assertIn("  --config FILE               Catalog file (default: the first of " + files
+                      + "\n", result.stdout)
+        self.assertNotIn("AGENTDL_SERVER", result.stdout)
+
     def test_token_help_lists_subcommands(self):
         result = self.agentdl("token", "--help")
         self.assertEqual(result.returncode, 0, msg=repr(result))

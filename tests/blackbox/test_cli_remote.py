@@ -1,9 +1,10 @@
 """Black-box tests of `agentdl resolve` and `agentdl list` in remote mode.
 
-The source of truth is an agentdl server (`--server URL` or AGENTDL_SERVER):
-either a real agentdl-serve started on a catalog the test writes, or the fault
-server of fileserver.py standing in for one, to see exactly what agentdl asks
-and how it takes odd answers (CONTRACT section 7; section 4 for the server).
+The source of truth is an agentdl server (`--server URL`, or AGENTDL_SERVER
+when no `--config FILE` is given): either a real agentdl-serve started on a
+catalog the test writes, or the fault server of fileserver.py standing in for
+one, to see exactly what agentdl asks and how it takes odd answers (CONTRACT
+section 7; section 4 for the server).
 """
 
 import json
@@ -195,21 +196,29 @@ class RemoteDemo(RemoteTestCase):
                               env={"AGENTDL_SERVER": dead, "AGENTDL_TOKEN": DEMO_TOKEN})
         self.assertResult(result, 0, WIN_183 + "\n")
 
-    def test_server_beats_a_local_catalog(self):
-        # A local catalog that would answer differently, found by AGENTDL_CONFIG and
-        # by ./agentdl.toml: AGENTDL_SERVER comes first.
+    def test_source_order(self):
+        # A local catalog that would answer differently, found by --config, by
+        # AGENTDL_CONFIG and by ./agentdl.toml. Order: --server, --config,
+        # AGENTDL_SERVER, AGENTDL_CONFIG, ./agentdl.toml (a flag beats any variable).
+        local_url = "https://local.example.org/windows/1.8.3/ScalepadAgent-1.8.3.msi\n"
         other = demo_catalog().replace(BASE, "https://local.example.org/")
         config = self.write("local.toml", other, dedent=False)
         self.write("work/agentdl.toml", other, dedent=False)
-        result = self.agentdl("resolve", "--platform", "windows",
-                              env={"AGENTDL_SERVER": self.url, "AGENTDL_CONFIG": config,
-                                   "AGENTDL_TOKEN": DEMO_TOKEN})
-        self.assertResult(result, 0, WIN_183 + "\n")
-        # (without the server, the local catalog answers)
+        env = {"AGENTDL_SERVER": self.url, "AGENTDL_CONFIG": config, "AGENTDL_TOKEN": DEMO_TOKEN}
+        # AGENTDL_SERVER beats AGENTDL_CONFIG and ./agentdl.toml ...
+        self.assertResult(self.agentdl("resolve", "--platform", "windows", env=env), 0,
+                          WIN_183 + "\n")
+        # ... but not --config.
+        self.assertResult(self.agentdl("resolve", "--config", config, "--platform", "windows",
+                                       env=env), 0, local_url)
+        # --server beats AGENTDL_CONFIG and ./agentdl.toml.
+        self.assertResult(self.agentdl("resolve", "--server", self.url, "--platform", "windows",
+                                       env={"AGENTDL_CONFIG": config,
+                                            "AGENTDL_TOKEN": DEMO_TOKEN}), 0, WIN_183 + "\n")
+        # (without a server, the local catalog answers)
         result = self.agentdl("resolve", "--platform", "windows",
                               env={"AGENTDL_CONFIG": config})
-        self.assertResult(result, 0,
-                          "https://local.example.org/windows/1.8.3/ScalepadAgent-1.8.3.msi\n")
+        self.assertResult(result, 0, local_url)
 
     # ---- list
 
@@ -430,6 +439,15 @@ class RemoteFake(RemoteTestCase):
         self.assertResult(self.remote("resolve", "--platform", "windows"), 0, target + "\n")
         self.assertEqual(self.fake.requests("/files/agent.msi"), [])
 
+    def test_schemes_are_case_insensitive(self):
+        # In --server and in the Location (RFC 3986: "HTTP" is "http").
+        self.redirect_to("HTTPS://cdn.example.net/a.msi")
+        result = self.agentdl("resolve", "--server", self.url.replace("http://", "HTTP://"),
+                              "--platform", "windows", env={"AGENTDL_TOKEN": "tok-123"})
+        self.assertResult(result, 0, "HTTPS://cdn.example.net/a.msi\n")
+        self.assertEqual([(r.path, r.authorization) for r in self.fake.requests()],
+                         [(self.LATEST, "Bearer tok-123")])
+
     def test_resolve_json_is_reserialized_compactly(self):
         body = ('{\n  "version": "1.0.0",\n  "channel": null,\n  "platform": "windows",\n'
                 '  "arch": "x86_64",\n  "url": "https://x.example/a b.msi",\n'
@@ -540,6 +558,64 @@ class RemoteFake(RemoteTestCase):
         self.fake.route("/v2/agent-releases", default=Respond(
             200, [("Content-Type", "application/json")], "[1, 2"))
         self.assertOneLineError(self.remote("list", "--retries", "0"), 5)
+
+
+class SourceOrder(RemoteTestCase):
+    """A flag beats any environment variable: --config reads its file even when
+    AGENTDL_SERVER names a server, here the fault server, which records whether
+    it was asked."""
+
+    LATEST = "/v2/agent-releases/latest/download"
+    REMOTE_URL = "https://remote.example.org/a.msi"
+
+    def setUp(self):
+        super().setUp()
+        self.fake = start_fault_server(self)
+        self.fake.route(self.LATEST, default=Respond(302, [("Location", self.REMOTE_URL)]))
+        self.fake.route("/v2/agent-releases", default=Respond(
+            200, [("Content-Type", "application/json")], '{"releases": []}'))
+        self.env = {"AGENTDL_SERVER": self.fake.url("/v2"), "AGENTDL_TOKEN": "tok-123"}
+
+    def test_config_flag_beats_the_server_variable(self):
+        for command, args in (("resolve", ["--platform", "windows"]),
+                              ("resolve", ["--platform", "windows", "--json"]),
+                              ("list", []),
+                              ("list", ["--json"])):
+            with self.subTest(command=command, args=args):
+                local = self.agentdl(command, "--config", DEMO, *args)
+                self.assertEqual((local.returncode, local.stderr), (0, ""), msg=repr(local))
+                result = self.agentdl(command, "--config", DEMO, *args, env=self.env)
+                self.assertResult(result, 0, local.stdout)
+                self.assertEqual(self.fake.requests(), [])
+
+    def test_config_flag_beats_a_malformed_server_variable(self):
+        # AGENTDL_SERVER is not even looked at.
+        result = self.agentdl("resolve", "--config", DEMO, "--platform", "windows",
+                              env={"AGENTDL_SERVER": "not a URL", "AGENTDL_TOKEN": "a b"})
+        self.assertResult(result, 0, WIN_183 + "\n")
+
+    def test_server_variable_beats_the_config_variable(self):
+        result = self.agentdl("resolve", "--platform", "windows",
+                              env={**self.env, "AGENTDL_CONFIG": DEMO})
+        self.assertResult(result, 0, self.REMOTE_URL + "\n")
+        self.assertEqual([(r.path, r.authorization) for r in self.fake.requests()],
+                         [(self.LATEST, "Bearer tok-123")])
+
+    def test_server_flag_beats_the_config_variable(self):
+        result = self.agentdl("resolve", "--server", self.fake.url("/v2"), "--platform",
+                              "windows", env={"AGENTDL_CONFIG": DEMO})
+        self.assertResult(result, 0, self.REMOTE_URL + "\n")
+        self.assertEqual([r.path for r in self.fake.requests()], [self.LATEST])
+
+    def test_token_file_with_config_is_a_usage_error(self):
+        token = self.write("token.txt", "tok-123\n", dedent=False)
+        for env in ({}, self.env):
+            for command, args in (("resolve", ["--platform", "windows"]), ("list", [])):
+                with self.subTest(command=command, env=env):
+                    result = self.agentdl(command, "--config", DEMO, "--token-file", token,
+                                          *args, env=env)
+                    self.assertUsageError(result, "--config excludes --token-file")
+        self.assertEqual(self.fake.requests(), [])
 
 
 class RemoteUnreachable(RemoteTestCase):
