@@ -329,10 +329,11 @@ class ServeTestCase(unittest.TestCase):
         self.addCleanup(daemon.stop)
         return daemon
 
-    def start(self, config, *args, listeners=1, name="serve", preexec_fn=None):
-        """Starts agentdl-serve on `config` and waits for its `listening on` lines."""
+    def start(self, config, *args, listeners=1, name="serve", preexec_fn=None, timeout=10):
+        """Starts agentdl-serve on `config` and waits up to `timeout` seconds for its
+        `listening on` lines."""
         daemon = self.spawn(config, *args, name=name, preexec_fn=preexec_fn)
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + timeout
         while True:
             found = _LISTENING.findall(daemon.stderr())
             if len(found) >= listeners:
@@ -342,7 +343,8 @@ class ServeTestCase(unittest.TestCase):
                 self.fail(f"agentdl-serve exited with {daemon.proc.returncode}:\n"
                           f"{daemon.stderr()}")
             if time.monotonic() > deadline:
-                self.fail(f"agentdl-serve is not listening after 10 s:\n{daemon.stderr()}")
+                self.fail(f"agentdl-serve is not listening after {timeout} s:\n"
+                          f"{daemon.stderr()}")
             time.sleep(0.01)
 
     def start_demo(self, **settings):

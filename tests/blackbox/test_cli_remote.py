@@ -306,6 +306,11 @@ class RemoteDemo(RemoteTestCase):
              'unknown platform "solaris" (allowed: macos, windows)'),
             (["--channel", "nightly", "--platform", "windows"],
              'unknown channel "nightly" (allowed: latest, stable)'),
+            # Bytes that are not UTF-8 (os.fsencode turns "\udcff" into 0xFF): the
+            # server's answer stays valid JSON, so its message is not lost.
+            (["--platform", "\udcff"], 'parameter "platform" is not valid UTF-8'),
+            (["--platform", "macos", "--arch", "arm\udcc0\udcae"],
+             'parameter "arch" is not valid UTF-8'),
         ]
         for args, message in cases:
             with self.subTest(args=args):

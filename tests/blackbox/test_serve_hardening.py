@@ -302,7 +302,7 @@ class StalledReaders(ServeTestCase):
         # reference to the one rendered list, not a copy each.
         config = self.write("big.toml", big_catalog(
             20000, server_section(idle_timeout="60s", threads=2)), dedent=False)
-        daemon = self.start(config)
+        daemon = self.start(config, timeout=120)  # 20,000 releases load slowly under ASan
         with Conn(daemon.port, timeout=60) as conn:
             size = len(conn.request("/v2/agent-releases").body)
         self.assertGreater(size, 5_000_000)
