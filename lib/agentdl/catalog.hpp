@@ -3,6 +3,7 @@
 #pragma once
 
 #include <agentdl/error.hpp>
+#include <agentdl/settings.hpp>
 #include <agentdl/version.hpp>
 
 #include <array>
@@ -26,6 +27,8 @@ struct SourcePos
 {
   std::uint32_t line = 0;
   std::uint32_t column = 0;
+
+  bool operator==(const SourcePos&) const = default;
 };
 
 struct Platform
@@ -33,6 +36,8 @@ struct Platform
   std::string name;
   std::vector<ArchId> archs; // in the order the file lists them
   std::optional<ArchId> default_arch;
+
+  bool operator==(const Platform&) const = default;
 };
 
 struct Channel
@@ -42,6 +47,8 @@ struct Channel
   std::vector<bool> reaches;          // reaches[c]: c is this channel or included, transitively
   std::optional<std::size_t> pin;     // `current` pin, index into Catalog::releases
   std::optional<std::size_t> current; // current release (pin or highest non-yanked), if any
+
+  bool operator==(const Channel&) const = default;
 };
 
 struct Artifact
@@ -54,6 +61,8 @@ struct Artifact
   std::string sha256;   // lowercase hex; empty when unknown
   std::optional<std::uint64_t> size;
   SourcePos pos;
+
+  bool operator==(const Artifact&) const = default;
 };
 
 struct Release
@@ -68,6 +77,8 @@ struct Release
 
   // Returns the artifact for `platform`/`arch`, or nullptr.
   const Artifact* find_artifact(PlatformId platform, ArchId arch) const;
+
+  bool operator==(const Release&) const = default;
 };
 
 enum class Signing
@@ -85,6 +96,8 @@ struct S3Settings
   std::string secret_access_key_env = "AWS_SECRET_ACCESS_KEY";
   std::string session_token_env = "AWS_SESSION_TOKEN";
   bool content_disposition = false;
+
+  bool operator==(const S3Settings&) const = default;
 };
 
 struct StorageSettings
@@ -95,20 +108,8 @@ struct StorageSettings
   std::string secret_env;
   std::string secret_file;
   S3Settings s3;
-};
 
-struct ServerSettings
-{
-  std::vector<std::string> listen{ "127.0.0.1:8080" };
-  std::string api_prefix = "/v2";
-  std::string public_url = "http://127.0.0.1:8080";
-  unsigned threads = 0;
-  std::chrono::seconds header_timeout{ 10 };
-  std::chrono::seconds idle_timeout{ 75 };
-  std::chrono::seconds drain_timeout{ 10 };
-  std::size_t max_connections = 10'000;
-  std::string access_log = "-";
-  bool metrics = true;
+  bool operator==(const StorageSettings&) const = default;
 };
 
 enum class AuthMode
@@ -123,17 +124,23 @@ struct TokenEntry
   std::array<unsigned char, 32> sha256{};
   bool all_channels = false; // channels = ["*"]
   std::vector<ChannelId> channels;
+
+  bool operator==(const TokenEntry&) const = default;
 };
 
 struct AuthSettings
 {
   AuthMode mode = AuthMode::required;
   std::vector<TokenEntry> tokens;
+
+  bool operator==(const AuthSettings&) const = default;
 };
 
 struct MirrorSettings
 {
   std::string root; // empty: no mirror
+
+  bool operator==(const MirrorSettings&) const = default;
 };
 
 struct Catalog
@@ -153,6 +160,7 @@ struct Catalog
   // of (hash, index into releases), a power of two of them, at most half
   // full. A lookup reads one slot and the release it names.
   std::vector<std::pair<std::uint64_t, std::uint32_t>> release_slots;
+  static constexpr std::uint32_t k_empty_slot = 0xffffffff; // a release_slots index
   StorageSettings storage;
   ServerSettings server;
   AuthSettings auth;
@@ -180,6 +188,8 @@ struct Catalog
 
   // Returns the canonical arch name for `name` after lowercasing and alias mapping.
   std::string canonical_arch(std::string_view name) const;
+
+  bool operator==(const Catalog&) const = default;
 };
 
 // Parses catalog `text`; `source_name` is used in error messages
@@ -188,20 +198,6 @@ Expected<Catalog> parse_catalog(std::string_view text, std::string_view source_n
 
 // Reads and parses the catalog file at `path`.
 Expected<Catalog> load_catalog(const std::filesystem::path& path);
-
-// Parses a duration such as "90s", "15m", "1h", "7d" (a positive integer and a
-// unit); the error says what is wrong.
-std::expected<std::chrono::seconds, std::string> parse_duration(std::string_view text);
-
-// A `[server] listen` or `--listen` address: host (IPv6 without brackets) and port.
-struct ListenAddress
-{
-  std::string host;
-  std::uint16_t port = 0;
-};
-
-// Parses "HOST:PORT" or "[IPv6]:PORT"; the error says what is wrong.
-std::expected<ListenAddress, std::string> parse_listen_address(std::string_view text);
 
 // Returns `text` with ASCII letters lowercased: names match case-insensitively.
 std::string lowercase(std::string_view text);
