@@ -48,14 +48,6 @@ void log_error(std::string_view message)
   fmt::print(stderr, "agentdl-serve: {}\n", message);
 }
 
-// The time as of the last sweep (k_sweep_interval), for setting deadlines.
-std::atomic<Clock::rep> g_coarse_now{ Clock::now().time_since_epoch().count() };
-
-Clock::time_point coarse_now()
-{
-  return Clock::time_point(Clock::duration(g_coarse_now.load(std::memory_order_relaxed)));
-}
-
 // Returns the current time as an HTTP date, formatted once per second per thread.
 const std::string& http_date()
 {
@@ -110,12 +102,22 @@ public:
     return out;
   }
 
-  // Closes the sessions whose deadline has passed.
+  // Returns the time as of the last sweep (k_sweep_interval), for setting deadlines.
+  Clock::time_point coarse_now() const
+  {
+    return Clock::time_point(Clock::duration(m_coarse_now.load(std::memory_order_relaxed)));
+  }
+
+  // Records `now` as the coarse time, then closes the sessions whose
+  // deadline has passed.
   void sweep(Clock::time_point now);
 
 private:
   std::mutex m_mutex;
   std::unordered_map<Session*, std::weak_ptr<Session>> m_sessions;
+  // On a cache line of its own: every request reads it, while each
+  // connection's add and remove write the mutex and the map.
+  alignas(64) std::atomic<Clock::rep> m_coarse_now{ Clock::now().time_since_epoch().count() };
 };
 
 // Reads a request header and keeps only what agentdl-serve uses, without
@@ -545,7 +547,7 @@ private:
   {
     // The sweeper's clock: deadlines are only checked every k_sweep_interval,
     // so reading the real clock here, twice a request, would buy nothing.
-    m_deadline.store((coarse_now() + timeout).time_since_epoch().count(),
+    m_deadline.store((m_registry.coarse_now() + timeout).time_since_epoch().count(),
                      std::memory_order_relaxed);
   }
 
@@ -594,6 +596,7 @@ private:
 
 void Registry::sweep(Clock::time_point now)
 {
+  m_coarse_now.store(now.time_since_epoch().count(), std::memory_order_relaxed);
   std::vector<std::shared_ptr<Session>> expired;
   {
     std::lock_guard lock(m_mutex);
@@ -769,9 +772,7 @@ int run_server(State& state, const std::vector<ListenAddress>& listen)
   // Timeouts: one timer for all connections, ticking a few times a second.
   net::steady_timer sweeper(ioc);
   std::function<void()> sweep = [&] {
-    const auto now = Clock::now();
-    g_coarse_now.store(now.time_since_epoch().count(), std::memory_order_relaxed);
-    registry.sweep(now);
+    registry.sweep(Clock::now());
     sweeper.expires_after(k_sweep_interval);
     sweeper.async_wait([&](beast::error_code ec) {
       if (!ec) {
