@@ -4,6 +4,8 @@
 
 #include "server.hpp"
 
+#include "transport.hpp"
+
 #include <agentdl/api.hpp>
 #include <agentdl/http_message.hpp>
 
@@ -30,11 +32,7 @@ namespace agentdl::serve {
 
 namespace {
 
-namespace net = boost::asio;
-namespace beast = boost::beast;
 namespace http = beast::http;
-using tcp = net::ip::tcp;
-using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t k_header_limit = 8 * 1024;
 // How often connection deadlines are checked: the precision of every timeout.
@@ -42,11 +40,6 @@ constexpr auto k_sweep_interval = std::chrono::milliseconds(100);
 // How long, and how much, a closing connection is read and discarded.
 constexpr std::chrono::seconds k_linger_time{ 2 };
 constexpr std::size_t k_linger_bytes = 64 * 1024;
-
-void log_error(std::string_view message)
-{
-  fmt::print(stderr, "agentdl-serve: {}\n", message);
-}
 
 // Returns the current time as an HTTP date, formatted once per second per thread.
 const std::string& http_date()
@@ -65,13 +58,6 @@ const std::string& http_date()
 std::string connections(std::int64_t count)
 {
   return fmt::format("{} connection{}", count, count == 1 ? "" : "s");
-}
-
-std::string endpoint_text(const tcp::endpoint& endpoint)
-{
-  const auto address = endpoint.address();
-  return address.is_v6() ? fmt::format("[{}]:{}", address.to_string(), endpoint.port())
-                         : fmt::format("{}:{}", address.to_string(), endpoint.port());
 }
 
 class Session;
@@ -190,10 +176,6 @@ private:
   }
   void on_finish_impl(beast::error_code&) override {}
 };
-
-// A concrete strand type, not any_io_executor: no type erasure per operation.
-using Executor = net::strand<net::io_context::executor_type>;
-using Socket = net::basic_stream_socket<tcp, Executor>;
 
 // Returns why the head of a parsed request cannot be answered, or an empty
 // view if it can (RFC 9112 sections 3.2 and 6.3; CONTRACT section 4, Hardening).
