@@ -4,6 +4,7 @@
 
 #include "server.hpp"
 
+#include "head_parser.hpp"
 #include "transport.hpp"
 
 #include <agentdl/api.hpp>
@@ -31,8 +32,6 @@
 namespace agentdl::serve {
 
 namespace {
-
-namespace http = beast::http;
 
 constexpr std::size_t k_header_limit = 8 * 1024;
 // How often connection deadlines are checked: the precision of every timeout.
@@ -104,77 +103,6 @@ private:
   // On a cache line of its own: every request reads it, while each
   // connection's add and remove write the mutex and the map.
   alignas(64) std::atomic<Clock::rep> m_coarse_now{ Clock::now().time_since_epoch().count() };
-};
-
-// Reads a request header and keeps only what agentdl-serve uses, without
-// allocating a node per header field as http::request_parser would.
-class HeadParser : public http::basic_parser<true>
-{
-public:
-  http::verb method = http::verb::unknown;
-  std::string method_text;
-  std::string target;
-  int version = 11;
-  std::optional<std::string> authorization;
-  int authorization_count = 0;
-  std::string user_agent;
-  std::string host; // the first Host value
-  int host_count = 0;
-  bool transfer_encoding = false;
-
-private:
-  void on_request_impl(http::verb verb,
-                       beast::string_view method_string,
-                       beast::string_view request_target,
-                       int http_version,
-                       beast::error_code&) override
-  {
-    method = verb;
-    method_text.assign(method_string.data(), method_string.size());
-    target.assign(request_target.data(), request_target.size());
-    version = http_version;
-  }
-  void on_response_impl(int, beast::string_view, int, beast::error_code&) override {}
-  void on_field_impl(http::field name,
-                     beast::string_view,
-                     beast::string_view value,
-                     beast::error_code&) override
-  {
-    switch (name) {
-      case http::field::host:
-        if (++host_count == 1) {
-          host.assign(value.data(), value.size());
-        }
-        break;
-      case http::field::authorization:
-        if (++authorization_count == 1) {
-          authorization.emplace(value.data(), value.size());
-        }
-        break;
-      case http::field::user_agent:
-        user_agent.assign(value.data(), value.size());
-        break;
-      case http::field::transfer_encoding:
-        transfer_encoding = true;
-        break;
-      default:
-        break;
-    }
-  }
-  void on_header_impl(beast::error_code&) override {}
-  void on_body_init_impl(const boost::optional<std::uint64_t>&, beast::error_code&) override {}
-  std::size_t on_body_impl(beast::string_view body, beast::error_code&) override
-  {
-    return body.size();
-  }
-  void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
-  std::size_t on_chunk_body_impl(std::uint64_t,
-                                 beast::string_view body,
-                                 beast::error_code&) override
-  {
-    return body.size();
-  }
-  void on_finish_impl(beast::error_code&) override {}
 };
 
 // Returns why the head of a parsed request cannot be answered, or an empty
