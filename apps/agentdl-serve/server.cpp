@@ -1,24 +1,26 @@
-// Shaped like Beast's advanced server example: a listener per address, a
-// session per connection running on its own strand, a pool of threads on one
-// io_context, and a signal_set for SIGHUP (reload) and SIGTERM/SIGINT (drain).
+// Shaped like Beast's advanced server example: a listener per address
+// (listener.cpp), a session per connection running on its own strand
+// (session.cpp), a pool of threads on one io_context, and a signal_set for
+// SIGHUP (reload) and SIGTERM/SIGINT (drain).
 
 #include "server.hpp"
 
+#include "listener.hpp"
 #include "registry.hpp"
 #include "session.hpp"
 #include "transport.hpp"
 
-#include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <chrono>
+#include <csignal>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -35,110 +37,6 @@ std::string connections(std::int64_t count)
 {
   return fmt::format("{} connection{}", count, count == 1 ? "" : "s");
 }
-
-// Accepts connections on one address, for as long as the server runs.
-class Listener : public std::enable_shared_from_this<Listener>
-{
-public:
-  Listener(net::io_context& ioc, State& state, Registry& registry)
-    : m_ioc(ioc)
-    , m_acceptor(net::make_strand(ioc))
-    , m_retry(m_acceptor.get_executor())
-    , m_state(state)
-    , m_registry(registry)
-  {
-  }
-
-  // Opens and binds `endpoint`; the error says why it could not.
-  std::optional<std::string> open(const tcp::endpoint& endpoint)
-  {
-    beast::error_code ec;
-    m_acceptor.open(endpoint.protocol(), ec);
-    if (!ec && endpoint.protocol() == tcp::v6()) {
-      m_acceptor.set_option(net::ip::v6_only(true), ec);
-    }
-    if (!ec) {
-      m_acceptor.set_option(net::socket_base::reuse_address(true), ec);
-    }
-    if (!ec) {
-      m_acceptor.bind(endpoint, ec);
-    }
-    if (!ec) {
-      m_acceptor.listen(net::socket_base::max_listen_connections, ec);
-    }
-    if (ec) {
-      return ec.message();
-    }
-    return std::nullopt;
-  }
-
-  tcp::endpoint local_endpoint() const { return m_acceptor.local_endpoint(); }
-
-  void start()
-  {
-    net::dispatch(m_acceptor.get_executor(), [self = shared_from_this()] { self->accept(); });
-  }
-
-  void stop()
-  {
-    net::dispatch(m_acceptor.get_executor(), [self = shared_from_this()] {
-      beast::error_code ignored;
-      self->m_acceptor.close(ignored);
-      self->m_retry.cancel();
-    });
-  }
-
-private:
-  void accept()
-  {
-    // The peer's address comes with the accept: no getpeername per connection.
-    m_acceptor.async_accept(net::make_strand(m_ioc),
-                            m_peer,
-                            [self = shared_from_this()](beast::error_code ec, Socket socket) {
-                              self->on_accept(ec, std::move(socket));
-                            });
-  }
-
-  void on_accept(beast::error_code ec, Socket socket)
-  {
-    if (!m_acceptor.is_open()) {
-      return; // stopped (drain)
-    }
-    if (ec) {
-      // EMFILE, ENFILE, ENOBUFS...: the listener must outlive them. Wait a
-      // little so that a full file table does not make this loop spin.
-      if (const auto now = Clock::now(); now - m_last_accept_error >= std::chrono::seconds(1)) {
-        m_last_accept_error = now; // one line a second, however long it lasts
-        log_error(fmt::format("accept failed: {}; retrying", ec.message()));
-      }
-      m_retry.expires_after(std::chrono::milliseconds(50));
-      m_retry.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
-        if (!wait_ec) {
-          self->accept();
-        }
-      });
-      return;
-    }
-    // As nginx's tcp_nodelay: a response goes out at once, whatever is unacknowledged.
-    beast::error_code ignored;
-    socket.set_option(tcp::no_delay(true), ignored);
-    auto session = std::make_shared<Session>(std::move(socket), m_peer, m_state, m_registry);
-    if (static_cast<std::size_t>(m_state.metrics().connections()) > m_state.max_connections()) {
-      session->refuse();
-    } else {
-      session->start();
-    }
-    accept();
-  }
-
-  net::io_context& m_ioc;
-  tcp::acceptor m_acceptor;
-  tcp::endpoint m_peer;
-  net::steady_timer m_retry;
-  Clock::time_point m_last_accept_error;
-  State& m_state;
-  Registry& m_registry;
-};
 
 // Resolves "host" of a listen address to one endpoint (numeric, or a name
 // such as "localhost").
