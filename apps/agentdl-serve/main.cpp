@@ -1,6 +1,6 @@
 // agentdl-serve: the redirect API of CONTRACT section 4 over HTTP/1.1.
 // This file parses the command line, loads the catalog, and has the single
-// top-level catch; the transport is in server.cpp.
+// top-level catch; the transport starts at run_server (server.cpp).
 
 #include "server.hpp"
 #include "state.hpp"

@@ -1,5 +1,6 @@
-// The transport of agentdl-serve: listeners, connections, signals. Asio and
-// Beast stay inside server.cpp.
+// The transport of agentdl-serve, from main's side: run_server binds the
+// addresses, runs the threads, the deadline sweeper and the signals, and
+// drains. Free of Asio and Beast, which stay in the transport's own files.
 #pragma once
 
 #include "state.hpp"

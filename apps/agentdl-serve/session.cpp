@@ -1,0 +1,399 @@
+#include "session.hpp"
+
+#include "registry.hpp"
+#include "state.hpp"
+
+#include <agentdl/api.hpp>
+#include <agentdl/http_message.hpp>
+
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/error.hpp>
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <ctime>
+#include <exception>
+
+namespace agentdl::serve {
+
+namespace {
+
+// How long, and how much, a closing connection is read and discarded.
+constexpr std::chrono::seconds k_linger_time{ 2 };
+constexpr std::size_t k_linger_bytes = 64 * 1024;
+
+// Returns the current time as an HTTP date, formatted once per second per thread.
+const std::string& http_date()
+{
+  thread_local std::time_t cached_second = 0;
+  thread_local std::string cached;
+  const auto now = std::time(nullptr);
+  if (now != cached_second) {
+    cached_second = now;
+    cached = fmt::format("{:%a, %d %b %Y %H:%M:%S} GMT", fmt::gmtime(now));
+  }
+  return cached;
+}
+
+// Returns why the head of a parsed request cannot be answered, or an empty
+// view if it can (RFC 9112 sections 3.2 and 6.3; CONTRACT section 4, Hardening).
+std::string_view refusal(const HeadParser& head)
+{
+  if (head.transfer_encoding || head.chunked()) {
+    return "a request must not have a Transfer-Encoding";
+  }
+  if (const auto length = head.content_length(); length && *length > 0) {
+    return "a request must not have a body (Content-Length is not 0)";
+  }
+  if (head.host_count > 1) {
+    return "the Host header is repeated";
+  }
+  // HTTP/1.0 may omit Host, as load balancers' health checks do.
+  if (head.host_count == 0 && head.version >= 11) {
+    return "the Host header is missing";
+  }
+  if (head.host_count == 1 && !valid_host(head.host)) {
+    return "the Host header is not a valid host[:port]";
+  }
+  // A gateway that checks the first credential and agentdl, reading
+  // another, would see different callers.
+  if (head.authorization_count > 1) {
+    return "the Authorization header is repeated";
+  }
+  return {};
+}
+
+} // namespace
+
+Session::Session(Socket&& socket, const tcp::endpoint& peer, State& state, Registry& registry)
+  : m_socket(std::move(socket))
+  , m_peer(peer)
+  , m_state(state)
+  , m_registry(registry)
+{
+  m_state.metrics().add_connections(1);
+  m_out.reserve(1024);
+}
+
+Session::~Session()
+{
+  m_registry.remove(this);
+  m_state.metrics().add_connections(-1);
+}
+
+void Session::start()
+{
+  m_registry.add(this, weak_from_this());
+  net::dispatch(m_socket.get_executor(), [self = shared_from_this()] { self->wait_for_request(); });
+}
+
+void Session::refuse()
+{
+  m_registry.add(this, weak_from_this()); // so that its deadlines are enforced too
+  net::dispatch(m_socket.get_executor(), [self = shared_from_this()] {
+    self->m_start = Clock::now();
+    self->respond_error(503, "too many connections, try again", "-", "-");
+  });
+}
+
+void Session::close_if_idle()
+{
+  net::dispatch(m_socket.get_executor(), [self = shared_from_this()] {
+    if (self->m_idle) {
+      self->close();
+    }
+  });
+}
+
+void Session::wait_for_request()
+{
+  m_idle = true;
+  m_parser.reset();
+  if (m_state.draining()) {
+    close();
+    return;
+  }
+  if (m_buffer.size() > 0) {
+    parse(); // a pipelined request is already here
+    return;
+  }
+  // Until the first byte of the next request: on a new connection, a silent
+  // client gets header_timeout, not the keep-alive idle_timeout, so idle
+  // sockets cannot hold the max_connections slots for long.
+  set_deadline(m_first_request ? std::min(m_state.header_timeout(), m_state.idle_timeout())
+                               : m_state.idle_timeout());
+  m_first_request = false;
+  read();
+}
+
+void Session::read()
+{
+  m_socket.async_read_some(
+    m_buffer.prepare(k_header_limit + 1024 - m_buffer.size()),
+    [self = shared_from_this()](beast::error_code ec, std::size_t n) { self->on_read(ec, n); });
+}
+
+void Session::on_read(beast::error_code ec, std::size_t n)
+{
+  if (ec) {
+    close(); // gone, idle too long, or too slow with its header
+    return;
+  }
+  m_buffer.commit(n);
+  parse();
+}
+
+// Parses the header from the buffered bytes; reads more if it is not whole.
+void Session::parse()
+{
+  if (!m_parser) {
+    m_idle = false;
+    m_parser.emplace();
+    m_parser->header_limit(k_header_limit);
+    m_header_bytes = 0;
+    // The whole header must arrive within header_timeout of its first byte.
+    set_deadline(m_state.header_timeout());
+  }
+  beast::error_code ec;
+  const auto used = m_parser->put(m_buffer.data(), ec);
+  m_buffer.consume(used);
+  // The parser consumes whole fields as they arrive and checks its own
+  // limit only against what is left, so the block's size is counted here.
+  m_header_bytes += used;
+  if (ec == http::error::need_more) {
+    if (m_header_bytes + m_buffer.size() >= k_header_limit) {
+      on_header(http::error::header_limit);
+    } else {
+      read();
+    }
+    return;
+  }
+  if (!ec && m_header_bytes > k_header_limit) {
+    ec = http::error::header_limit;
+  }
+  on_header(ec);
+}
+
+void Session::on_header(beast::error_code ec)
+{
+  m_start = Clock::now();
+  const auto method =
+    m_parser && m_parser->is_header_done() ? m_parser->method_text : std::string("-");
+  const auto target = m_parser && m_parser->is_header_done() ? m_parser->target : std::string("-");
+  if (ec == http::error::header_limit) {
+    respond_error(431, "request header is larger than 8 KiB", method, target);
+    return;
+  }
+  if (ec) {
+    respond_error(400, fmt::format("malformed HTTP request ({})", ec.message()), method, target);
+    return;
+  }
+  if (const auto why = refusal(*m_parser); !why.empty()) {
+    respond_error(400, why, method, target);
+    return;
+  }
+  try {
+    answer();
+  } catch (const std::exception&) {
+    // A bug, or memory exhausted: answer 500 (revealing nothing) and close,
+    // rather than let the exception take the daemon down.
+    respond_error(500, "", method, target);
+  }
+}
+
+void Session::answer()
+{
+  const auto& head = *m_parser;
+  const auto snapshot = m_state.snapshot(); // this request's, whatever a reload does
+  ApiRequest request;
+  request.method = head.method_text;
+  request.target = head.target;
+  if (head.authorization) {
+    request.authorization = *head.authorization;
+  }
+  ApiContext context;
+  if (m_state.metrics_enabled()) {
+    context.metrics = [this] { return m_state.metrics().render(); };
+  }
+  auto response = handle(*snapshot, request, context);
+  const bool keep_alive = head.keep_alive() && !m_state.draining();
+  const auto body = response.content();
+
+  m_out.clear();
+  append_response_head(m_out,
+                       response,
+                       { .version = head.version,
+                         .date = http_date(),
+                         .content_length = body.size(),
+                         .keep_alive = keep_alive ? KeepAlive::yes : KeepAlive::no });
+  m_body_bytes = 0;
+  m_shared_body.reset();
+  if (head.method != http::verb::head) {
+    // HEAD: Content-Length says what GET would send, and no body follows.
+    m_body_bytes = body.size();
+    if (response.shared_body) {
+      m_shared_body = std::move(response.shared_body); // sent from where it is, not copied
+    } else {
+      m_out += body;
+    }
+  }
+  m_keep_alive = keep_alive;
+  m_rejected = false;
+  m_status = response.status;
+  m_route = response.route;
+  m_token_name = response.token_name;
+  write();
+}
+
+// Answers a request that cannot be served, then closes: after a malformed
+// header or an unread body, nothing more on this connection can be trusted.
+void Session::respond_error(int status,
+                            std::string_view message,
+                            std::string_view method,
+                            std::string_view target)
+{
+  const auto response = transport_error(status, message);
+  // HEAD: the same headers, no body. An HTTP/1.0 request is answered in 1.0.
+  const bool parsed = m_parser && m_parser->is_header_done();
+  const bool head = parsed && m_parser->method == http::verb::head;
+  m_out.clear();
+  append_response_head(m_out,
+                       response,
+                       { .version = parsed ? m_parser->version : 11,
+                         .date = http_date(),
+                         .content_length = response.body.size(),
+                         .keep_alive = KeepAlive::no });
+  if (!head) {
+    m_out += response.body;
+  }
+  m_shared_body.reset();
+  m_body_bytes = head ? 0 : response.body.size();
+  m_rejected = true;
+  m_keep_alive = false;
+  m_status = status;
+  m_route = "unknown";
+  m_token_name = {};
+  if (m_parser) {
+    m_parser->method_text = method;
+    m_parser->target = target;
+    m_parser->user_agent.clear();
+  }
+  write();
+}
+
+void Session::write()
+{
+  // A client that does not read its responses is cut off like an idle one.
+  set_deadline(m_state.idle_timeout());
+  const auto done = [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    self->on_write(ec);
+  };
+  if (m_shared_body) {
+    const std::array<net::const_buffer, 2> buffers{ net::buffer(m_out),
+                                                    net::buffer(*m_shared_body) };
+    net::async_write(m_socket, buffers, done);
+    return;
+  }
+  net::async_write(m_socket, net::buffer(m_out), done);
+}
+
+void Session::on_write(beast::error_code ec)
+{
+  const auto elapsed = Clock::now() - m_start;
+  m_state.metrics().count_request(m_route, m_status, elapsed);
+  if (m_state.logging()) {
+    AccessEntry entry;
+    entry.time = std::chrono::system_clock::now();
+    if (m_remote.empty()) {
+      m_remote = endpoint_text(m_peer);
+    }
+    entry.remote = m_remote;
+    entry.method = m_parser ? std::string_view(m_parser->method_text) : "-";
+    entry.target = m_parser ? std::string_view(m_parser->target) : "-";
+    entry.status = m_status;
+    entry.bytes = ec ? 0 : m_body_bytes;
+    entry.duration = elapsed;
+    entry.route = m_route;
+    entry.token_name = m_token_name;
+    entry.user_agent = m_parser ? std::string_view(m_parser->user_agent) : "";
+    m_state.log_access(entry);
+  }
+  m_shared_body.reset(); // a large list is not held while the connection idles
+  if (ec) {
+    close();
+    return;
+  }
+  if (!m_keep_alive) {
+    // As nginx decides: linger only where input may be left unread (a
+    // rejected request, pipelined bytes); a plain last request closes now.
+    if (m_rejected || m_buffer.size() > 0) {
+      linger();
+    } else {
+      close();
+    }
+    return;
+  }
+  wait_for_request();
+}
+
+// Ends a connection after its last response without losing that response:
+// closing a socket with unread bytes in it (a rejected body, pipelined
+// requests, the request a 503 never read) makes the kernel send a reset,
+// which can overtake the response. So send FIN, then read and discard
+// until the client closes, for at most k_linger_time or k_linger_bytes.
+void Session::linger()
+{
+  beast::error_code ignored;
+  m_socket.shutdown(tcp::socket::shutdown_send, ignored);
+  m_buffer.clear();
+  m_linger_bytes = 0;
+  set_deadline(k_linger_time);
+  discard();
+}
+
+void Session::discard()
+{
+  m_socket.async_read_some(m_buffer.prepare(4096),
+                           [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                             self->m_linger_bytes += n;
+                             if (ec || self->m_linger_bytes > k_linger_bytes) {
+                               self->close();
+                               return;
+                             }
+                             self->discard();
+                           });
+}
+
+void Session::close()
+{
+  beast::error_code ignored;
+  m_deadline.store(0, std::memory_order_relaxed);
+  m_socket.shutdown(tcp::socket::shutdown_send, ignored);
+  m_socket.close(ignored);
+}
+
+// Sets when the current read or write must be done by. Registry::sweep
+// enforces it, so no timer is armed and cancelled per operation.
+void Session::set_deadline(std::chrono::seconds timeout)
+{
+  // The sweeper's clock: deadlines are only checked every Registry::k_sweep_interval,
+  // so reading the real clock here, twice a request, would buy nothing.
+  m_deadline.store((m_registry.coarse_now() + timeout).time_since_epoch().count(),
+                   std::memory_order_relaxed);
+}
+
+void Session::time_out()
+{
+  net::dispatch(m_socket.get_executor(), [self = shared_from_this()] {
+    // The strand may have read a request since the sweep saw the deadline.
+    if (self->expired(Clock::now())) {
+      self->close();
+    }
+  });
+}
+
+} // namespace agentdl::serve

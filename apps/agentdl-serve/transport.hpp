@@ -1,0 +1,44 @@
+// What the transport files of agentdl-serve share (listener, session,
+// registry, server): the Asio names, the clock, the socket type, the error
+// line. Not for main.cpp or state.hpp, which stay free of Asio.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core/error.hpp>
+#include <fmt/format.h>
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+namespace agentdl::serve {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+using tcp = net::ip::tcp;
+
+// The clock of deadlines, timeouts and request durations.
+using Clock = std::chrono::steady_clock;
+
+// A concrete strand type, not any_io_executor: no type erasure per operation.
+using Executor = net::strand<net::io_context::executor_type>;
+// A connection's socket, whose handlers run on its own strand.
+using Socket = net::basic_stream_socket<tcp, Executor>;
+
+// Prints `message` to stderr as one "agentdl-serve: ..." line.
+inline void log_error(std::string_view message)
+{
+  fmt::print(stderr, "agentdl-serve: {}\n", message);
+}
+
+// Returns `endpoint` as "127.0.0.1:8080" or "[::1]:8080".
+inline std::string endpoint_text(const tcp::endpoint& endpoint)
+{
+  const auto address = endpoint.address();
+  return address.is_v6() ? fmt::format("[{}]:{}", address.to_string(), endpoint.port())
+                         : fmt::format("{}:{}", address.to_string(), endpoint.port());
+}
+
+} // namespace agentdl::serve
