@@ -96,7 +96,7 @@ void Session::refuse()
   m_registry.add(this, weak_from_this()); // so that its deadlines are enforced too
   net::dispatch(m_socket.get_executor(), [self = shared_from_this()] {
     self->m_start = Clock::now();
-    self->respond_error(503, "too many connections, try again", "-", "-");
+    self->respond_error(503, "too many connections, try again");
   });
 }
 
@@ -181,19 +181,16 @@ void Session::parse()
 void Session::on_header(beast::error_code ec)
 {
   m_start = Clock::now();
-  const auto method =
-    m_parser && m_parser->is_header_done() ? m_parser->method_text : std::string("-");
-  const auto target = m_parser && m_parser->is_header_done() ? m_parser->target : std::string("-");
   if (ec == http::error::header_limit) {
-    respond_error(431, "request header is larger than 8 KiB", method, target);
+    respond_error(431, "request header is larger than 8 KiB");
     return;
   }
   if (ec) {
-    respond_error(400, fmt::format("malformed HTTP request ({})", ec.message()), method, target);
+    respond_error(400, fmt::format("malformed HTTP request ({})", ec.message()));
     return;
   }
   if (const auto why = refusal(*m_parser); !why.empty()) {
-    respond_error(400, why, method, target);
+    respond_error(400, why);
     return;
   }
   try {
@@ -201,7 +198,7 @@ void Session::on_header(beast::error_code ec)
   } catch (const std::exception&) {
     // A bug, or memory exhausted: answer 500 (revealing nothing) and close,
     // rather than let the exception take the daemon down.
-    respond_error(500, "", method, target);
+    respond_error(500, "");
   }
 }
 
@@ -251,10 +248,7 @@ void Session::answer()
 
 // Answers a request that cannot be served, then closes: after a malformed
 // header or an unread body, nothing more on this connection can be trusted.
-void Session::respond_error(int status,
-                            std::string_view message,
-                            std::string_view method,
-                            std::string_view target)
+void Session::respond_error(int status, std::string_view message)
 {
   const auto response = transport_error(status, message);
   // HEAD: the same headers, no body. An HTTP/1.0 request is answered in 1.0.
@@ -278,8 +272,11 @@ void Session::respond_error(int status,
   m_route = "unknown";
   m_token_name = {};
   if (m_parser) {
-    m_parser->method_text = method;
-    m_parser->target = target;
+    if (!parsed) {
+      // What the log shows of a request whose header never completed.
+      m_parser->method_text = "-";
+      m_parser->target = "-";
+    }
     m_parser->user_agent.clear();
   }
   write();

@@ -60,10 +60,7 @@ private:
   void parse();
   void on_header(beast::error_code ec);
   void answer();
-  void respond_error(int status,
-                     std::string_view message,
-                     std::string_view method,
-                     std::string_view target);
+  void respond_error(int status, std::string_view message);
   void write();
   void on_write(beast::error_code ec);
   void linger();
