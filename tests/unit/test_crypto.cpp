@@ -70,4 +70,16 @@ TEST_CASE("crypto: constant-time comparison")
   CHECK_FALSE(agentdl::equal_constant_time(a, shorter));
   CHECK(agentdl::equal_constant_time(std::span<const unsigned char>{},
                                      std::span<const unsigned char>{}));
+  SUBCASE("two SHA-256 digests: every byte counts, the last one too")
+  {
+    const auto digest = agentdl::sha256("demo-token-do-not-use-in-production");
+    for (std::size_t i = 0; i < digest.size(); ++i) {
+      CAPTURE(i);
+      auto other = digest;
+      other[i] ^= 0x01;
+      CHECK_FALSE(agentdl::equal_constant_time(digest, other));
+    }
+    const auto copy = digest;
+    CHECK(agentdl::equal_constant_time(digest, copy));
+  }
 }
