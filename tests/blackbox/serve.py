@@ -326,8 +326,18 @@ class ServeTestCase(unittest.TestCase):
                                     env=self.env(), stdin=subprocess.DEVNULL, stdout=out,
                                     stderr=err, preexec_fn=preexec_fn)
         daemon = Daemon(proc, stdout_path, stderr_path)
-        self.addCleanup(daemon.stop)
+        self.addCleanup(self._stop_cleanly, daemon)
         return daemon
+
+    def _stop_cleanly(self, daemon):
+        """Stops a daemon still running at the end of a test; it must exit 0 (a
+        LeakSanitizer report at exit, say, makes it 1). A test that ended the
+        daemon itself has checked its exit code."""
+        running = daemon.proc.poll() is None
+        code = daemon.stop()
+        if running:
+            self.assertEqual(code, 0, msg=f"agentdl-serve exited with {code} when stopped at the "
+                                          f"end of the test:\n{daemon.stderr()[-4000:]}")
 
     def start(self, config, *args, listeners=1, name="serve", preexec_fn=None, timeout=10):
         """Starts agentdl-serve on `config` and waits up to `timeout` seconds for its

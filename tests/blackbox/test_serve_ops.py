@@ -15,6 +15,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import runner  # noqa: E402
 from serve import (  # noqa: E402
     AGENTDL_SERVE, BASE, DEMO_TOKEN, Conn, ServeTestCase, demo_catalog, request_bytes,
     sha256_hex)
@@ -584,6 +585,7 @@ class ReloadSettings(ServeTestCase):
         # drain_timeout = 4s
         daemon.signal(signal.SIGTERM)
         daemon.wait_for_stderr(r"^agentdl-serve: SIGTERM: draining connections \(up to 4s\)$")
+        self.assertEqual(daemon.wait(timeout=10)[0], 0, msg=daemon.stderr())
 
     def test_listen_and_threads_need_a_restart(self):
         config = self.write("agentdl.toml", demo_catalog(threads=1), dedent=False)
@@ -656,4 +658,4 @@ def wait_for_text(path, text, timeout=3):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    runner.main()
