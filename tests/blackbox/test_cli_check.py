@@ -5,6 +5,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import runner  # noqa: E402
 from cli import DEMO, CliTestCase  # noqa: E402
 
 SHA = "025ecf8e4285648936105c55a3404cfe9e813be30b2028d6cf20e0af44bc95be"
@@ -208,4 +209,4 @@ class Check(CliTestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    runner.main()

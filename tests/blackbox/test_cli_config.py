@@ -10,6 +10,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import runner  # noqa: E402
 from cli import DEMO, SOURCE_DIR, CliTestCase  # noqa: E402
 
 ETC_CATALOG = "/etc/agentdl/agentdl.toml"
@@ -184,4 +185,4 @@ class NoCatalog(CliTestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    runner.main()

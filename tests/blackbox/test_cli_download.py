@@ -21,6 +21,7 @@ import unittest
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import runner  # noqa: E402
 from cli import AGENTDL, CliTestCase  # noqa: E402
 from fileserver import (Corrupt, Drop, IgnoreRange, Redirect, Respond, Status,  # noqa: E402
                         Trickle, Unsized, closed_port, corrupted, start_fault_server,
@@ -1256,4 +1257,4 @@ class DownloadTokenOrigin(DownloadTestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    runner.main()

@@ -5,6 +5,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import runner  # noqa: E402
 from cli import CliTestCase, project_version  # noqa: E402
 
 VERSION_LINE = f"agentdl {project_version()}\n"
@@ -159,4 +160,4 @@ class Dispatch(CliTestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    runner.main()

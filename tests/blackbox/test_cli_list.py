@@ -6,6 +6,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import runner  # noqa: E402
 from cli import DEMO, CliTestCase  # noqa: E402
 
 BASE = "https://downloads.example.com/agent/"
@@ -236,4 +237,4 @@ class ListCatalogs(CliTestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    runner.main()

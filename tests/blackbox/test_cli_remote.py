@@ -14,6 +14,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import runner  # noqa: E402
 from cli import DEMO, CliTestCase  # noqa: E402
 from fileserver import Respond, Status, closed_port, start_fault_server  # noqa: E402
 from serve import (DEMO_TOKEN, Conn, ServeTestCase, demo_catalog, server_section,  # noqa: E402
@@ -652,4 +653,4 @@ class RemoteUnreachable(RemoteTestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    runner.main()

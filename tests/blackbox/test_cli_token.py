@@ -8,6 +8,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import runner  # noqa: E402
 from cli import CliTestCase  # noqa: E402
 
 NEW_OUTPUT = re.compile(r"token:  ([A-Za-z0-9_-]{43})\nsha256: ([0-9a-f]{64})\n")
@@ -85,4 +86,4 @@ class TokenHash(CliTestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    runner.main()

@@ -10,7 +10,9 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serve import DEMO_TOKEN, ServeTestCase, server_section, sha256_hex  # noqa: E402
+import runner  # noqa: E402
+from serve import (  # noqa: E402
+    DEMO_TOKEN, ServeTestCase, demo_catalog, server_section, sha256_hex)
 
 REALM = 'Bearer realm="agentdl"'
 INVALID_TOKEN = 'Bearer realm="agentdl", error="invalid_token"'
@@ -174,6 +176,23 @@ class DemoErrors(ServeTestCase):
                 self.check(target, 401, "Unauthorized", BAD_TOKEN, token=token,
                            extra_headers={"WWW-Authenticate": INVALID_TOKEN})
 
+    def test_a_prefix_or_an_extension_of_the_token_on_the_same_connection(self):
+        # The daemon remembers the last token's digest per thread: on one
+        # keep-alive connection (one thread, with threads = 1) a shorter or a
+        # longer token right after the real one must not pass for it.
+        target = "/v2/agent-releases/latest/download?platform=windows"
+        daemon = self.start(self.write("one-thread.toml", demo_catalog(threads=1), dedent=False),
+                            name="one-thread")
+        with self.connect(daemon) as conn:
+            for token, status in ((DEMO_TOKEN, 302), ("d", 401), (DEMO_TOKEN[:-1], 401),
+                                  (DEMO_TOKEN, 302), (DEMO_TOKEN + "x", 401),
+                                  (DEMO_TOKEN + DEMO_TOKEN, 401), (DEMO_TOKEN, 302)):
+                with self.subTest(token=token):
+                    response = conn.request(target, token=token)
+                    self.assertEqual(response.status, status, msg=repr(response))
+                    if status == 401:
+                        self.assertEqual(response.text(), BAD_TOKEN)
+
     def test_401_on_every_api_route(self):
         for target in ("/v2/agent-releases/1.8.3/download?platform=windows",
                        "/v2/agent-releases/latest?platform=windows",
@@ -306,4 +325,4 @@ class ScopedErrors(ServeTestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    runner.main()

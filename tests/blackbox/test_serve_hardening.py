@@ -15,6 +15,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import runner  # noqa: E402
 from serve import (  # noqa: E402
     DEMO_TOKEN, Closed, Conn, ServeTestCase, demo_catalog, request_bytes, server_section)
 
@@ -621,4 +622,4 @@ class Listening(ServeTestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    runner.main()

@@ -13,6 +13,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import runner  # noqa: E402
 from serve import (  # noqa: E402
     BASE, DEMO_TOKEN, Conn, ServeTestCase, demo_catalog, request_bytes, server_section,
     sha256_hex)
@@ -576,4 +577,4 @@ class HeadAnswersLikeGet(ServeTestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    runner.main()
