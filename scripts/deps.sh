@@ -7,7 +7,7 @@ packages=(
   cmake g++ make python3 curl nginx wrk
   libcli11-dev libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev
   libfmt-dev libtomlplusplus-dev doctest-dev libssl-dev libcurl4-openssl-dev
-  libbenchmark-dev hyperfine
+  libbenchmark-dev hyperfine clang-format
 )
 
 missing=()

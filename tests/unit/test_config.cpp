@@ -7,7 +7,8 @@
 
 namespace {
 
-struct FakeEnv {
+struct FakeEnv
+{
   std::map<std::string, std::string> vars;
   std::set<std::string> files;
 
@@ -36,8 +37,10 @@ struct FakeEnv {
 TEST_CASE("config: discovery order")
 {
   FakeEnv env;
-  env.vars = {{"HOME", "/home/u"}, {"XDG_CONFIG_HOME", "/xdg"}, {"AGENTDL_CONFIG", "/env.toml"}};
-  env.files = {"./agentdl.toml", "/xdg/agentdl/agentdl.toml", "/etc/agentdl/agentdl.toml"};
+  env.vars = { { "HOME", "/home/u" },
+               { "XDG_CONFIG_HOME", "/xdg" },
+               { "AGENTDL_CONFIG", "/env.toml" } };
+  env.files = { "./agentdl.toml", "/xdg/agentdl/agentdl.toml", "/etc/agentdl/agentdl.toml" };
   CHECK(env.find("flag.toml") == "flag.toml");
   CHECK(env.find() == "/env.toml");
   env.vars.erase("AGENTDL_CONFIG");
@@ -47,16 +50,15 @@ TEST_CASE("config: discovery order")
   env.files.erase("/xdg/agentdl/agentdl.toml");
   CHECK(env.find() == "/etc/agentdl/agentdl.toml");
   env.files.erase("/etc/agentdl/agentdl.toml");
-  CHECK(env.find() ==
-        "error: no catalog found (tried ./agentdl.toml, /xdg/agentdl/agentdl.toml, "
-        "/etc/agentdl/agentdl.toml); give --config FILE or set AGENTDL_CONFIG");
+  CHECK(env.find() == "error: no catalog found (tried ./agentdl.toml, /xdg/agentdl/agentdl.toml, "
+                      "/etc/agentdl/agentdl.toml); give --config FILE or set AGENTDL_CONFIG");
 }
 
 TEST_CASE("config: XDG_CONFIG_HOME defaults to ~/.config")
 {
   FakeEnv env;
-  env.vars = {{"HOME", "/home/u"}};
-  env.files = {"/home/u/.config/agentdl/agentdl.toml"};
+  env.vars = { { "HOME", "/home/u" } };
+  env.files = { "/home/u/.config/agentdl/agentdl.toml" };
   CHECK(env.find() == "/home/u/.config/agentdl/agentdl.toml");
   env.vars["XDG_CONFIG_HOME"] = "";
   CHECK(env.find() == "/home/u/.config/agentdl/agentdl.toml");
@@ -67,6 +69,6 @@ TEST_CASE("config: a missing --config file is still the answer (its load fails l
   FakeEnv env;
   CHECK(env.find("/nope.toml") == "/nope.toml");
   env.vars["AGENTDL_CONFIG"] = "";
-  env.files = {"./agentdl.toml"};
+  env.files = { "./agentdl.toml" };
   CHECK(env.find() == "./agentdl.toml"); // an empty AGENTDL_CONFIG counts as unset
 }

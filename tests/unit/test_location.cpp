@@ -26,7 +26,8 @@ TEST_CASE("location: absolute URLs")
   CHECK(agentdl::check_absolute_url("http://[::1]:8080/a").has_value());
   CHECK(agentdl::check_absolute_url("https://dl.example.com/a b").error() ==
         "is not a valid absolute URL");
-  CHECK(agentdl::check_absolute_url("file:///etc/passwd").error() == "must be an http or https URL");
+  CHECK(agentdl::check_absolute_url("file:///etc/passwd").error() ==
+        "must be an http or https URL");
   CHECK(agentdl::check_absolute_url("https:/a").error() == "has no host");
   CHECK(agentdl::check_absolute_url("https://dl.example.com/a#x").error() ==
         "must not have a fragment ('#')");
