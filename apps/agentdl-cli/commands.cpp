@@ -1,11 +1,13 @@
 #include "commands.hpp"
 
 #include "interrupt.hpp"
-#include "remote.hpp"
+#include "progress.hpp"
 
 #include <agentdl/catalog.hpp>
 #include <agentdl/config.hpp>
 #include <agentdl/crypto.hpp>
+#include <agentdl/fetch/download.hpp>
+#include <agentdl/fetch/remote.hpp>
 #include <agentdl/location.hpp>
 #include <agentdl/output.hpp>
 #include <agentdl/resolver.hpp>
@@ -13,16 +15,24 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <iterator>
 #include <sys/stat.h>
 #include <system_error>
 
 namespace agentdl::cli {
+
+namespace fs = std::filesystem;
+
+using fetch::HttpClient;
+using fetch::Server;
+using fetch::Wanted;
 
 namespace {
 
@@ -67,7 +77,7 @@ Query make_query(const QueryOptions& options)
 // Returns the server to ask, or nullopt for a local catalog.
 Expected<std::optional<Server>> remote_source(const SourceOptions& options)
 {
-  auto server = AGENTDL_TRY(find_server(options.server, options.config, options.token_file));
+  auto server = AGENTDL_TRY(fetch::find_server(options.server, options.config, options.token_file));
   if (!server && options.token_file) {
     return fail(Errc::usage,
                 "--token-file needs a server: give --server URL or set AGENTDL_SERVER");
@@ -82,9 +92,9 @@ Expected<Wanted> find_wanted(HttpClient& client,
 {
   const auto query = make_query(options.query);
   if (server) {
-    auto located = AGENTDL_TRY(locate(client, *server, query));
+    auto located = AGENTDL_TRY(fetch::locate(client, *server, query));
     // The token goes to the server's own origin only (CONTRACT section 7).
-    auto token = same_origin(located.url, server->base) ? server->token : std::nullopt;
+    auto token = fetch::same_origin(located.url, server->base) ? server->token : std::nullopt;
     return Wanted{ .url = located.url,
                    .filename = url_filename(located.url),
                    .sha256 = std::move(located.sha256),
@@ -99,6 +109,37 @@ Expected<Wanted> find_wanted(HttpClient& client,
                  .sha256 = artifact.sha256,
                  .size = artifact.size,
                  .bearer_token = std::nullopt };
+}
+
+// Returns where `wanted` is saved under `options`; fails with Errc::network if
+// the file name (which comes from the server) is not a plain file name.
+Expected<fs::path> target_path(const Wanted& wanted, const SaveOptions& options)
+{
+  if (options.output) {
+    std::error_code ec;
+    if (fs::is_directory(*options.output, ec)) {
+      return fail(Errc::usage,
+                  fmt::format("-o {} is a folder; give a file name, or save into it with -d {}",
+                              *options.output,
+                              *options.output));
+    }
+    return fs::path(*options.output);
+  }
+  // The name comes from the server: no folders, no hidden files (".profile"),
+  // nothing a terminal or a shell script would trip over.
+  const auto& name = wanted.filename;
+  const bool unusable = name.empty() || name.starts_with('.') || name.ends_with(".part") ||
+                        std::ranges::any_of(name, [](char c) {
+                          const auto u = static_cast<unsigned char>(c);
+                          return u < 0x20 || u == 0x7f || c == '/' || c == '\\';
+                        });
+  if (unusable) {
+    return fail(
+      Errc::network,
+      fmt::format("the artifact's URL {} does not end in a usable file name; give one with -o FILE",
+                  fetch::display_url(wanted.url)));
+  }
+  return options.directory ? fs::path(*options.directory) / name : fs::path(name);
 }
 
 } // namespace
@@ -119,15 +160,16 @@ int run_resolve(const ResolveOptions& options)
     if (options.explain) {
       return report(Error(Errc::usage, "--explain needs a local catalog"));
     }
-    auto client = HttpClient::create(options.source.http);
+    const fetch::CancelToken cancel; // Ctrl-C ends a resolve at once
+    auto client = HttpClient::create(options.source.http, cancel);
     if (!client) {
       return report(client.error());
     }
     if (options.json) {
-      const auto object = describe(*client, **server, query);
+      const auto object = fetch::describe(*client, **server, query);
       return object ? emit(*object + "\n") : report(object.error());
     }
-    const auto located = locate(*client, **server, query);
+    const auto located = fetch::locate(*client, **server, query);
     return located ? emit(located->url + "\n") : report(located.error());
   }
   auto catalog = load(options.source.config);
@@ -156,11 +198,12 @@ int run_list(const ListOptions& options)
     return report(server.error());
   }
   if (*server) {
-    auto client = HttpClient::create(options.source.http);
+    const fetch::CancelToken cancel; // Ctrl-C ends a list at once
+    auto client = HttpClient::create(options.source.http, cancel);
     if (!client) {
       return report(client.error());
     }
-    const auto releases = list_releases(*client, **server, view(options.channel));
+    const auto releases = fetch::list_releases(*client, **server, view(options.channel));
     if (!releases) {
       return report(releases.error());
     }
@@ -193,7 +236,8 @@ int run_list(const ListOptions& options)
 int run_download(const DownloadOptions& options)
 {
   // Ctrl-C from here on stops the transfer and keeps the .part.
-  const InterruptGuard guard;
+  fetch::CancelToken cancel;
+  const InterruptGuard guard(cancel);
   const auto server = remote_source(options.source);
   if (!server) {
     return report(server.error());
@@ -201,7 +245,7 @@ int run_download(const DownloadOptions& options)
   if (const auto ready = crypto_init(); !ready) {
     return report(ready.error());
   }
-  auto client = HttpClient::create(options.source.http);
+  auto client = HttpClient::create(options.source.http, cancel);
   if (!client) {
     return report(client.error());
   }
@@ -230,11 +274,14 @@ int run_download(const DownloadOptions& options)
   if (!target) {
     return report(target.error());
   }
-  const auto saved = download(*client, *wanted, *target, options.save);
+  ProgressBar bar(!options.quiet);
+  const auto saved = fetch::download(
+    *client, *wanted, *target, options.save.force ? fetch::Force::yes : fetch::Force::no, bar);
   if (const int signal = interrupted(); signal != 0) {
-    const auto part = target->string() + ".part";
-    if (std::filesystem::exists(part, ec)) {
-      print_error(fmt::format("interrupted; {} kept: run the same command again to resume", part));
+    const auto part = fetch::part_path(*target);
+    if (fs::exists(part, ec)) {
+      print_error(
+        fmt::format("interrupted; {} kept: run the same command again to resume", part.string()));
     } else {
       print_error("interrupted");
     }

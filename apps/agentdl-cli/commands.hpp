@@ -2,11 +2,11 @@
 // and returns the process exit code.
 #pragma once
 
-#include "download.hpp"
-#include "http.hpp"
+#include <agentdl/fetch/http.hpp>
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace agentdl::cli {
 
@@ -17,7 +17,7 @@ struct SourceOptions
   std::optional<std::string> config;
   std::optional<std::string> server;
   std::optional<std::string> token_file;
-  HttpSettings http;
+  fetch::HttpSettings http;
 };
 
 // What a resolve or a download asks for.
@@ -44,12 +44,20 @@ struct ListOptions
   bool json = false;
 };
 
+// Where a download is saved.
+struct SaveOptions
+{
+  std::optional<std::string> output;    // -o FILE
+  std::optional<std::string> directory; // -d DIR
+  bool force = false;                   // download even if the target is already the artifact
+};
+
 struct DownloadOptions
 {
   SourceOptions source;
   QueryOptions query;
   SaveOptions save;
-  bool quiet = false;
+  bool quiet = false; // no progress bar, even on a terminal
 };
 
 struct CheckOptions

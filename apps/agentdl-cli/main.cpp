@@ -291,7 +291,6 @@ int agentdl_main(int argc, char** argv)
     return run_resolve(resolve);
   }
   if (download_cmd->parsed()) {
-    download.save.progress = !download.quiet;
     return run_download(download);
   }
   if (list_cmd->parsed()) {
