@@ -665,6 +665,17 @@ class DownloadLocal(DownloadTestCase):
                               self.target(), self.data)
         self.assertEqual(self.ranges(self.fs), [None])
 
+    def test_empty_artifact_with_a_longer_part(self):
+        # The .part is longer than the (empty) artifact, so the whole file is
+        # asked for; its empty body is the file, not what the .part held.
+        with open(self.target() + ".part", "wb") as f:
+            f.write(os.urandom(5000))
+        self.fs.route(ART, b"")
+        config = self.local(b"", base=self.fs.base)
+        self.assertDownloaded(self.download(config, "-d", self.out, "--retries", "0"),
+                              self.target(), b"")
+        self.assertEqual(self.ranges(self.fs), [None])
+
     def test_force_discards_the_part(self):
         with open(self.target() + ".part", "wb") as f:
             f.write(os.urandom(70_000))

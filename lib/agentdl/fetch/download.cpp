@@ -1,3 +1,4 @@
+#include <agentdl/fetch/decide.hpp>
 #include <agentdl/fetch/download.hpp>
 #include <agentdl/fetch/part_file.hpp>
 
@@ -46,6 +47,118 @@ Error fetch_error(const HttpResponse& response)
     fmt::format("{} answered {}", display_url(response.url), status_text(response.status)));
 }
 
+Error interrupted_error()
+{
+  return Error(Errc::internal, "interrupted");
+}
+
+// Requests `wanted` from byte `from` (0: the whole file) and writes what comes
+// into `part`; returns how the transfer ended.
+Outcome transfer(HttpClient& client,
+                 const Wanted& wanted,
+                 PartFile& part,
+                 std::uint64_t from,
+                 Progress& progress)
+{
+  using Kind = Outcome::Kind;
+  std::optional<Error> stopped; // why the sink stopped the transfer
+  bool bad_range = false;
+  bool started_over = false;
+  std::uint64_t received = 0;
+  const BodySink sink = [&](const HttpResponse& head, std::span<const char> data) -> bool {
+    if (!part.is_writing()) {
+      // The first bytes of the file: only now is the .part written.
+      const auto length = head.header("Content-Length").and_then(parse_uint64);
+      switch (judge_head(
+        head.status, range_start(head.header("Content-Range")), length, from, wanted.size)) {
+        case Head::continue_part:
+          part.continue_writing();
+          break;
+        case Head::start_over:
+          if (const auto emptied = part.start_over(); !emptied) {
+            stopped = emptied.error();
+            return false;
+          }
+          started_over = true;
+          break;
+        case Head::bad_range:
+          bad_range = true;
+          return false;
+        case Head::wrong_size:
+          stopped = size_mismatch(wanted, fmt::format("{}", *length));
+          return false;
+      }
+      progress.start(part.size(), wanted.size);
+    }
+    received += data.size();
+    if (wanted.size && part.size() + data.size() > *wanted.size) {
+      stopped = size_mismatch(wanted, fmt::format("{}", part.size() + data.size()));
+      return false;
+    }
+    if (const auto written = part.append(data); !written) {
+      stopped = written.error();
+      return false;
+    }
+    return true;
+  };
+  const ProgressSink on_progress = [&](std::uint64_t now, std::uint64_t total) {
+    progress.update(now, total);
+    return !client.cancelled();
+  };
+
+  const HttpRequest request{
+    .url = wanted.url,
+    .follow = Follow::yes,
+    .bearer_token = wanted.bearer_token,
+    .range_from = from > 0 ? std::optional(from) : std::nullopt,
+    .secret_query = true,
+  };
+  auto response = client.perform(request, &sink, &on_progress);
+  progress.clear();
+  if (auto drained = part.drain(); !drained && !stopped) {
+    stopped = std::move(drained).error();
+  }
+
+  if (client.cancelled()) {
+    return Outcome{ .kind = Kind::cancelled, .error = interrupted_error() };
+  }
+  if (stopped) {
+    return Outcome{ .kind = Kind::stopped, .error = std::move(stopped) };
+  }
+  if (bad_range) {
+    return Outcome{ .kind = Kind::bad_range,
+                    .error = Error(Errc::network,
+                                   fmt::format("{} answered a range that does not start at byte {}",
+                                               display_url(wanted.url),
+                                               from)) };
+  }
+  if (!response) {
+    return Outcome{ .kind = Kind::failed,
+                    .received = received,
+                    .transient = response.error().transient,
+                    .started_over = started_over,
+                    .error = std::move(response.error().error) };
+  }
+  return Outcome{ .kind = Kind::answered,
+                  .status = response->status,
+                  .received = received,
+                  .started_over = started_over,
+                  .error = fetch_error(*response) };
+}
+
+// Checks the whole .part against `wanted`; returns the mismatch, if any.
+Expected<std::optional<Error>> verify(PartFile& part, const Wanted& wanted)
+{
+  if (wanted.size && part.size() != *wanted.size) {
+    return size_mismatch(wanted, fmt::format("{}", part.size()));
+  }
+  const auto digest = AGENTDL_TRY(part.finish_hash());
+  if (!wanted.sha256.empty() && digest != wanted.sha256) {
+    return mismatch("sha256", wanted, wanted.sha256, digest);
+  }
+  return std::nullopt;
+}
+
 } // namespace
 
 fs::path part_path(const fs::path& target)
@@ -62,162 +175,49 @@ Expected<void> download(HttpClient& client,
   if (force == Force::no && holds(target, wanted.sha256, wanted.size)) {
     return {};
   }
+  using Kind = Outcome::Kind;
   PartFile part(part_path(target));
-  // Whether the .part may be continued: not with --force, nor when an
-  // earlier run left it and there is no sha256 to check the result with;
-  // always once this run has written it.
-  bool keep_part = force == Force::no && !wanted.sha256.empty();
-  bool started_over_after_mismatch = false;
-  bool started_over_after_bad_range = false;
-  int failures = 0; // transfers in a row that failed without receiving anything
-
+  const Policy policy{ .size = wanted.size, .retries = client.settings().retries };
+  PartState state = initial_state(force, !wanted.sha256.empty());
+  Outcome outcome;
   for (;;) {
-    std::uint64_t offset = 0;
-    if (keep_part && AGENTDL_TRY(part.open_existing())) {
-      offset = part.size();
-      if (wanted.size && offset > *wanted.size) {
-        offset = 0; // longer than the artifact: not a prefix of it
-      }
-    }
-    const bool complete = wanted.size && offset > 0 && offset == *wanted.size;
-
-    std::optional<Error> stopped; // why the sink stopped the transfer
-    bool bad_range = false;
-    std::uint64_t received = 0;
-    const BodySink sink = [&](const HttpResponse& head, std::span<const char> data) -> bool {
-      if (!part.is_writing()) {
-        // The first bytes of the file: only now is the .part written. A 206
-        // continues it; a 200 is the whole file, whatever the .part held.
-        if (head.status == 206) {
-          if (offset == 0 || range_start(head.header("Content-Range")) != offset) {
-            bad_range = true;
-            return false;
-          }
-          part.continue_writing();
-        } else {
-          if (const auto length = head.header("Content-Length").and_then(parse_uint64);
-              wanted.size && length && *length != *wanted.size) {
-            // Not worth fetching: it cannot be the artifact.
-            stopped = size_mismatch(wanted, fmt::format("{}", *length));
-            return false;
-          }
-          if (const auto emptied = part.start_over(); !emptied) {
-            stopped = emptied.error();
-            return false;
-          }
-          keep_part = true;
-        }
-        progress.start(part.size(), wanted.size);
-      }
-      received += data.size();
-      if (wanted.size && part.size() + data.size() > *wanted.size) {
-        stopped = size_mismatch(wanted, fmt::format("{}", part.size() + data.size()));
-        return false;
-      }
-      if (const auto written = part.append(data); !written) {
-        stopped = written.error();
-        return false;
-      }
-      return true;
-    };
-    const ProgressSink on_progress = [&](std::uint64_t now, std::uint64_t total) {
-      progress.update(now, total);
-      return !client.cancelled();
-    };
-
-    std::optional<std::expected<HttpResponse, TransferFailure>> response;
-    if (!complete) {
-      // An earlier run that stopped after the last byte needs no transfer.
-      const HttpRequest request{
-        .url = wanted.url,
-        .follow = Follow::yes,
-        .bearer_token = wanted.bearer_token,
-        .range_from = offset > 0 ? std::optional(offset) : std::nullopt,
-        .secret_query = true,
-      };
-      response = client.perform(request, &sink, &on_progress);
-      progress.clear();
-    }
-    if (const auto drained = part.drain(); !drained && !stopped) {
-      stopped = drained.error();
-    }
-
-    if (client.cancelled()) {
-      part.close();
-      return fail(Errc::internal, "interrupted");
-    }
-    if (stopped) {
-      if (stopped->code == Errc::integrity) {
-        part.remove();
-      } else {
-        part.close();
-      }
-      return std::unexpected(std::move(*stopped));
-    }
-    if (bad_range) {
-      // A range that does not continue the .part: fetch it whole, once.
-      part.close();
-      if (started_over_after_bad_range) {
-        return fail(Errc::network,
-                    fmt::format("{} answered a range that does not start at byte {}",
-                                display_url(wanted.url),
-                                offset));
-      }
-      started_over_after_bad_range = true;
-      keep_part = false;
-      continue;
-    }
-    if (response) {
-      failures = received > 0 ? 0 : failures;
-      const bool may_retry = failures < client.settings().retries;
-      if (!*response) {
-        part.close();
-        if ((*response).error().transient && may_retry && client.wait_before_retry(++failures)) {
-          continue;
-        }
-        return std::unexpected((*response).error().error);
-      }
-      const auto& answer = **response;
-      if (answer.status == 416 && offset > 0) {
-        // The .part is not a prefix the server can continue: start over.
-        part.close();
-        keep_part = false;
-        continue;
-      }
-      if (answer.status < 200 || answer.status > 299) {
-        part.close();
-        if (transient_status(answer.status) && may_retry && client.wait_before_retry(++failures)) {
-          continue;
-        }
-        return std::unexpected(fetch_error(answer));
-      }
-      if (!part.is_open() || (answer.status != 206 && offset > 0 && received == 0)) {
-        AGENTDL_TRY(part.start_over()); // an empty body: the file is empty
-        AGENTDL_TRY(part.drain());
-      }
-    }
-
-    // Check the .part and rename it onto the target.
-    std::optional<Error> mismatch_error;
-    if (wanted.size && part.size() != *wanted.size) {
-      mismatch_error = size_mismatch(wanted, fmt::format("{}", part.size()));
-    } else if (const auto digest = AGENTDL_TRY(part.finish_hash());
-               !wanted.sha256.empty() && digest != wanted.sha256) {
-      mismatch_error = mismatch("sha256", wanted, wanted.sha256, digest);
-    }
-    if (mismatch_error) {
+    auto decision = next_step(state, outcome, policy);
+    state = decision.state;
+    if (decision.remove_part) {
       part.remove();
-      if (offset > 0 && !started_over_after_mismatch) {
-        // The .part an earlier run left may hold another file's beginning
-        // (an older artifact under the same name): fetch it whole, once.
-        started_over_after_mismatch = true;
-        keep_part = false;
-        continue;
-      }
-      return std::unexpected(std::move(*mismatch_error));
     }
-    AGENTDL_TRY(part.commit(target));
-    return {};
+    switch (decision.step) {
+      case Step::look:
+        part.close();
+        outcome = Outcome{ .kind = Kind::looked, .error = std::nullopt };
+        if (state.continuable && AGENTDL_TRY(part.open_existing())) {
+          outcome.part_size = part.size();
+        }
+        break;
+      case Step::fetch:
+        outcome = transfer(client, wanted, part, state.from, progress);
+        break;
+      case Step::wait:
+        part.close();
+        outcome = client.wait_before_retry(state.failures)
+                    ? Outcome{ .kind = Kind::waited, .error = std::nullopt }
+                    : Outcome{ .kind = Kind::cancelled, .error = interrupted_error() };
+        break;
+      case Step::empty:
+        AGENTDL_TRY(part.start_over());
+        AGENTDL_TRY(part.drain());
+        [[fallthrough]];
+      case Step::verify:
+        outcome = Outcome{ .kind = Kind::checked, .error = AGENTDL_TRY(verify(part, wanted)) };
+        break;
+      case Step::commit:
+        return part.commit(target);
+      case Step::give_up:
+        part.close();
+        return std::unexpected(
+          std::move(decision.error)
+            .value_or(Error(Errc::internal, "a download gave up, saying not why")));
+    }
   }
 }
 
