@@ -257,16 +257,16 @@ TEST_CASE("fetch_decide: a stopped or cancelled transfer gives up")
   SUBCASE("a local error: the .part is kept")
   {
     check_gives_up(
-      next_step(at(400), with_error(Kind::stopped, Errc::internal, "cannot write"), k_policy),
-      Errc::internal,
+      next_step(at(400), with_error(Kind::stopped, Errc::io, "cannot write"), k_policy),
+      Errc::io,
       "cannot write",
       false);
   }
   SUBCASE("the host asked to stop: the .part is kept")
   {
     check_gives_up(
-      next_step(at(400), with_error(Kind::cancelled, Errc::internal, "interrupted"), k_policy),
-      Errc::internal,
+      next_step(at(400), with_error(Kind::cancelled, Errc::interrupted, "interrupted"), k_policy),
+      Errc::interrupted,
       "interrupted",
       false);
   }

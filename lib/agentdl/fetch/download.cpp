@@ -49,7 +49,7 @@ Error fetch_error(const HttpResponse& response)
 
 Error interrupted_error()
 {
-  return Error(Errc::internal, "interrupted");
+  return Error(Errc::interrupted, "interrupted");
 }
 
 // Requests `wanted` from byte `from` (0: the whole file) and writes what comes

@@ -50,8 +50,7 @@ Expected<CurlApi> load_curl()
   AGENTDL_BIND(library, api.slist_append, curl_slist_append);
   AGENTDL_BIND(library, api.slist_free_all, curl_slist_free_all);
   if (const auto code = api.global_init(CURL_GLOBAL_DEFAULT); code != CURLE_OK) {
-    return fail(Errc::internal,
-                fmt::format("libcurl failed to initialize: {}", api.easy_strerror(code)));
+    return fail(Errc::io, fmt::format("libcurl failed to initialize: {}", api.easy_strerror(code)));
   }
   return api;
 }
@@ -300,7 +299,7 @@ Expected<HttpClient> HttpClient::create(HttpSettings settings, const CancelToken
   }
   CURL* easy = k_api->easy_init();
   if (!easy) {
-    return fail(Errc::internal, "libcurl cannot make a transfer handle");
+    return fail(Errc::io, "libcurl cannot make a transfer handle");
   }
   return HttpClient(&*k_api, easy, settings, cancel);
 }
@@ -402,8 +401,7 @@ std::expected<HttpResponse, TransferFailure> HttpClient::perform_hop(
   api.easy_setopt(easy, CURLOPT_URL, url.c_str());
   if (api.easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK) {
     return std::unexpected(TransferFailure{
-      Error(Errc::internal, "the installed libcurl is too old: agentdl needs 7.85 or later"),
-      false });
+      Error(Errc::io, "the installed libcurl is too old: agentdl needs 7.85 or later"), false });
   }
   api.easy_setopt(easy, CURLOPT_USERAGENT, "agentdl/" AGENTDL_VERSION);
   api.easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
@@ -445,8 +443,12 @@ std::expected<HttpResponse, TransferFailure> HttpClient::perform_hop(
     return response;
   }
   if (transfer.sink_stopped || code == CURLE_ABORTED_BY_CALLBACK) {
+    // The caller's sink or progress stopped it: cancelled, or for a reason
+    // the caller holds and reports itself.
     return std::unexpected(
-      TransferFailure{ Error(Errc::internal, cancelled() ? "interrupted" : "stopped"), false });
+      TransferFailure{ cancelled() ? Error(Errc::interrupted, "interrupted")
+                                   : Error(Errc::internal, "transfer stopped by its receiver"),
+                       false });
   }
   std::string reason = details[0] != '\0' ? details.data() : api.easy_strerror(code);
   if (code == CURLE_OPERATION_TIMEDOUT && transfer.body_started) {

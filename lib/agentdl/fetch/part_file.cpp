@@ -27,7 +27,7 @@ namespace {
 
 Error io_error(std::string_view what, const fs::path& path, int error)
 {
-  return Error(Errc::internal,
+  return Error(Errc::io,
                fmt::format("cannot {} {}: {}", what, path.string(), std::strerror(error)));
 }
 
@@ -307,7 +307,7 @@ Expected<void> PartFile::check_and_lock()
   struct stat st = {};
   if (::fstat(m_file.fd(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != ::geteuid()) {
     m_file = File();
-    return fail(Errc::internal,
+    return fail(Errc::io,
                 fmt::format("{} is not a plain file of this user's; remove it and run again",
                             m_path.string()));
   }
@@ -315,7 +315,7 @@ Expected<void> PartFile::check_and_lock()
     const int error = errno;
     m_file = File();
     if (error == EWOULDBLOCK) {
-      return fail(Errc::internal,
+      return fail(Errc::io,
                   fmt::format("{} is being downloaded by another agentdl; wait for it to finish",
                               m_path.string()));
     }
