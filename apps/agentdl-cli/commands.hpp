@@ -89,8 +89,8 @@ Expected<void> run_token_hash();
 void print_error(std::string_view message);
 
 // Returns the process exit code for `result` (the contract's table; 128 + the
-// signal for an interruption), after printing its error, if any. Every exit
-// of `agentdl` goes through here.
+// signal for an interruption), after printing its error, if any. main.cpp
+// ends each command, and each error of its own, through here.
 int exit_status(const Expected<void>& result);
 
 } // namespace agentdl::cli
