@@ -1,11 +1,13 @@
 #include "commands.hpp"
 
 #include "interrupt.hpp"
-#include "remote.hpp"
+#include "progress.hpp"
 
 #include <agentdl/catalog.hpp>
 #include <agentdl/config.hpp>
 #include <agentdl/crypto.hpp>
+#include <agentdl/fetch/download.hpp>
+#include <agentdl/fetch/remote.hpp>
 #include <agentdl/location.hpp>
 #include <agentdl/output.hpp>
 #include <agentdl/resolver.hpp>
@@ -13,10 +15,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <iterator>
 #include <sys/stat.h>
@@ -24,13 +28,13 @@
 
 namespace agentdl::cli {
 
-namespace {
+namespace fs = std::filesystem;
 
-int report(const Error& error)
-{
-  print_error(error.message);
-  return exit_code(error.code);
-}
+using fetch::HttpClient;
+using fetch::Server;
+using fetch::Wanted;
+
+namespace {
 
 Expected<Catalog> load(const std::optional<std::string>& flag)
 {
@@ -39,14 +43,13 @@ Expected<Catalog> load(const std::optional<std::string>& flag)
 }
 
 // Writes `text` to stdout; a failed write (a closed pipe, a full disk) is an error.
-int emit(std::string_view text)
+Expected<void> emit(std::string_view text)
 {
   std::fwrite(text.data(), 1, text.size(), stdout);
   if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
-    print_error("cannot write to standard output");
-    return 1;
+    return fail(Errc::io, "cannot write to standard output");
   }
-  return 0;
+  return {};
 }
 
 std::optional<std::string_view> view(const std::optional<std::string>& s)
@@ -67,7 +70,7 @@ Query make_query(const QueryOptions& options)
 // Returns the server to ask, or nullopt for a local catalog.
 Expected<std::optional<Server>> remote_source(const SourceOptions& options)
 {
-  auto server = AGENTDL_TRY(find_server(options.server, options.config, options.token_file));
+  auto server = AGENTDL_TRY(fetch::find_server(options.server, options.config, options.token_file));
   if (!server && options.token_file) {
     return fail(Errc::usage,
                 "--token-file needs a server: give --server URL or set AGENTDL_SERVER");
@@ -82,9 +85,9 @@ Expected<Wanted> find_wanted(HttpClient& client,
 {
   const auto query = make_query(options.query);
   if (server) {
-    auto located = AGENTDL_TRY(locate(client, *server, query));
+    auto located = AGENTDL_TRY(fetch::locate(client, *server, query));
     // The token goes to the server's own origin only (CONTRACT section 7).
-    auto token = same_origin(located.url, server->base) ? server->token : std::nullopt;
+    auto token = fetch::same_origin(located.url, server->base) ? server->token : std::nullopt;
     return Wanted{ .url = located.url,
                    .filename = url_filename(located.url),
                    .sha256 = std::move(located.sha256),
@@ -101,6 +104,37 @@ Expected<Wanted> find_wanted(HttpClient& client,
                  .bearer_token = std::nullopt };
 }
 
+// Returns where `wanted` is saved under `options`; fails with Errc::network if
+// the file name (which comes from the server) is not a plain file name.
+Expected<fs::path> target_path(const Wanted& wanted, const SaveOptions& options)
+{
+  if (options.output) {
+    std::error_code ec;
+    if (fs::is_directory(*options.output, ec)) {
+      return fail(Errc::usage,
+                  fmt::format("-o {} is a folder; give a file name, or save into it with -d {}",
+                              *options.output,
+                              *options.output));
+    }
+    return fs::path(*options.output);
+  }
+  // The name comes from the server: no folders, no hidden files (".profile"),
+  // nothing a terminal or a shell script would trip over.
+  const auto& name = wanted.filename;
+  const bool unusable = name.empty() || name.starts_with('.') || name.ends_with(".part") ||
+                        std::ranges::any_of(name, [](char c) {
+                          const auto u = static_cast<unsigned char>(c);
+                          return u < 0x20 || u == 0x7f || c == '/' || c == '\\';
+                        });
+  if (unusable) {
+    return fail(
+      Errc::network,
+      fmt::format("the artifact's URL {} does not end in a usable file name; give one with -o FILE",
+                  fetch::display_url(wanted.url)));
+  }
+  return options.directory ? fs::path(*options.directory) / name : fs::path(name);
+}
+
 } // namespace
 
 void print_error(std::string_view message)
@@ -108,154 +142,130 @@ void print_error(std::string_view message)
   fmt::print(stderr, "agentdl: error: {}\n", message);
 }
 
-int run_resolve(const ResolveOptions& options)
+int exit_status(const Expected<void>& result)
 {
-  const auto server = remote_source(options.source);
-  if (!server) {
-    return report(server.error());
+  if (result) {
+    return EXIT_SUCCESS;
   }
+  print_error(result.error().message);
+  return exit_code(result.error().code, interrupted());
+}
+
+Expected<void> run_resolve(const ResolveOptions& options)
+{
+  const auto server = AGENTDL_TRY(remote_source(options.source));
   const auto query = make_query(options.query);
-  if (*server) {
+  if (server) {
     if (options.explain) {
-      return report(Error(Errc::usage, "--explain needs a local catalog"));
+      return fail(Errc::usage, "--explain needs a local catalog");
     }
-    auto client = HttpClient::create(options.source.http);
-    if (!client) {
-      return report(client.error());
-    }
+    const fetch::CancelToken cancel; // Ctrl-C ends a resolve at once
+    auto client = AGENTDL_TRY(HttpClient::create(options.source.http, cancel));
     if (options.json) {
-      const auto object = describe(*client, **server, query);
-      return object ? emit(*object + "\n") : report(object.error());
+      return emit(AGENTDL_TRY(fetch::describe(client, *server, query)) + "\n");
     }
-    const auto located = locate(*client, **server, query);
-    return located ? emit(located->url + "\n") : report(located.error());
+    return emit(AGENTDL_TRY(fetch::locate(client, *server, query)).url + "\n");
   }
-  auto catalog = load(options.source.config);
+  const auto catalog = load(options.source.config);
   if (!catalog) {
-    return report(catalog.error());
+    return std::unexpected(catalog.error());
   }
   if (options.explain) {
     for (const auto& line : explain(*catalog, query)) {
       fmt::print(stderr, "agentdl: {}\n", line);
     }
   }
-  const auto resolution = resolve(*catalog, query);
-  if (!resolution) {
-    return report(resolution.error());
-  }
+  const auto resolution = AGENTDL_TRY(resolve(*catalog, query));
   if (options.json) {
-    return emit(resolution_json(*resolution) + "\n");
+    return emit(resolution_json(resolution) + "\n");
   }
-  return emit(resolution->artifact->location + "\n");
+  return emit(resolution.artifact->location + "\n");
 }
 
-int run_list(const ListOptions& options)
+Expected<void> run_list(const ListOptions& options)
 {
-  const auto server = remote_source(options.source);
-  if (!server) {
-    return report(server.error());
-  }
-  if (*server) {
-    auto client = HttpClient::create(options.source.http);
-    if (!client) {
-      return report(client.error());
-    }
-    const auto releases = list_releases(*client, **server, view(options.channel));
-    if (!releases) {
-      return report(releases.error());
-    }
+  const auto server = AGENTDL_TRY(remote_source(options.source));
+  if (server) {
+    const fetch::CancelToken cancel; // Ctrl-C ends a list at once
+    auto client = AGENTDL_TRY(HttpClient::create(options.source.http, cancel));
+    const auto releases = AGENTDL_TRY(fetch::list_releases(client, *server, view(options.channel)));
     if (options.json) {
-      return emit(*releases + "\n");
+      return emit(releases + "\n");
     }
-    const auto table = releases_table(*releases);
-    return table ? emit(*table) : report(table.error());
+    return emit(AGENTDL_TRY(releases_table(releases)));
   }
-  auto catalog = load(options.source.config);
+  const auto catalog = load(options.source.config);
   if (!catalog) {
-    return report(catalog.error());
+    return std::unexpected(catalog.error());
   }
   std::optional<ChannelId> channel;
   if (options.channel) {
-    const auto found = find_channel(*catalog, *options.channel);
-    if (!found) {
-      return report(found.error());
-    }
-    channel = static_cast<ChannelId>(*found - catalog->channels.data());
+    const auto* found = AGENTDL_TRY(find_channel(*catalog, *options.channel));
+    channel = static_cast<ChannelId>(found - catalog->channels.data());
   }
   const auto json = releases_json(*catalog, channel);
   if (options.json) {
     return emit(json + "\n");
   }
-  const auto table = releases_table(json);
-  return table ? emit(*table) : report(table.error());
+  return emit(AGENTDL_TRY(releases_table(json)));
 }
 
-int run_download(const DownloadOptions& options)
+Expected<void> run_download(const DownloadOptions& options)
 {
   // Ctrl-C from here on stops the transfer and keeps the .part.
-  const InterruptGuard guard;
-  const auto server = remote_source(options.source);
-  if (!server) {
-    return report(server.error());
-  }
-  if (const auto ready = crypto_init(); !ready) {
-    return report(ready.error());
-  }
-  auto client = HttpClient::create(options.source.http);
-  if (!client) {
-    return report(client.error());
-  }
-  std::error_code ec;
+  fetch::CancelToken cancel;
+  const InterruptGuard guard(cancel);
+  const auto server = AGENTDL_TRY(remote_source(options.source));
+  AGENTDL_TRY(crypto_init());
+  auto client = AGENTDL_TRY(HttpClient::create(options.source.http, cancel));
   if (options.save.directory) {
     struct stat st = {};
     const auto& dir = *options.save.directory;
     if (::stat(dir.c_str(), &st) != 0) {
-      print_error(fmt::format("cannot save into -d {}: {}", dir, std::strerror(errno)));
-      return 1;
+      return fail(Errc::io, fmt::format("cannot save into -d {}: {}", dir, std::strerror(errno)));
     }
     if (!S_ISDIR(st.st_mode)) {
-      print_error(fmt::format("cannot save into -d {}: not a folder", dir));
-      return 1;
+      return fail(Errc::io, fmt::format("cannot save into -d {}: not a folder", dir));
     }
   }
-  const auto wanted = find_wanted(*client, *server, options);
-  if (const int signal = interrupted(); signal != 0) {
-    print_error("interrupted");
-    return 128 + signal;
+  const auto wanted = find_wanted(client, server, options);
+  if (cancel.cancelled()) {
+    return fail(Errc::interrupted, "interrupted");
   }
   if (!wanted) {
-    return report(wanted.error());
+    return std::unexpected(wanted.error());
   }
-  const auto target = target_path(*wanted, options.save);
-  if (!target) {
-    return report(target.error());
-  }
-  const auto saved = download(*client, *wanted, *target, options.save);
-  if (const int signal = interrupted(); signal != 0) {
-    const auto part = target->string() + ".part";
-    if (std::filesystem::exists(part, ec)) {
-      print_error(fmt::format("interrupted; {} kept: run the same command again to resume", part));
-    } else {
-      print_error("interrupted");
+  const auto target = AGENTDL_TRY(target_path(*wanted, options.save));
+  ProgressBar bar(!options.quiet);
+  const auto saved = fetch::download(
+    client, *wanted, target, options.save.force ? fetch::Force::yes : fetch::Force::no, bar);
+  // Also when the download ended anyway: a signal means stop.
+  if (cancel.cancelled()) {
+    const auto part = fetch::part_path(target);
+    std::error_code ec;
+    if (fs::exists(part, ec)) {
+      return fail(
+        Errc::interrupted,
+        fmt::format("interrupted; {} kept: run the same command again to resume", part.string()));
     }
-    return 128 + signal;
+    return fail(Errc::interrupted, "interrupted");
   }
   if (!saved) {
-    return report(saved.error());
+    return std::unexpected(saved.error());
   }
   if (wanted->sha256.empty()) {
     fmt::print(stderr,
                "agentdl: warning: no sha256 known for {}; saved without verifying its content\n",
                wanted->filename);
   }
-  return emit(target->string() + "\n");
+  return emit(target.string() + "\n");
 }
 
-int run_check(const CheckOptions& options)
+Expected<void> run_check(const CheckOptions& options)
 {
-  auto catalog = load(options.config);
+  const auto catalog = load(options.config);
   if (!catalog) {
-    return report(catalog.error());
+    return std::unexpected(catalog.error());
   }
   std::size_t artifacts = 0;
   for (const auto& release : catalog->releases) {
@@ -272,36 +282,28 @@ int run_check(const CheckOptions& options)
                           count(catalog->platforms.size(), "platform")));
 }
 
-int run_token_new()
+Expected<void> run_token_new()
 {
-  if (const auto ready = crypto_init(); !ready) {
-    return report(ready.error());
-  }
-  const auto token = new_token();
-  if (!token) {
-    return report(token.error());
-  }
-  return emit(fmt::format("token:  {}\nsha256: {}\n", *token, sha256_hex(*token)));
+  AGENTDL_TRY(crypto_init());
+  const auto token = AGENTDL_TRY(new_token());
+  return emit(fmt::format("token:  {}\nsha256: {}\n", token, sha256_hex(token)));
 }
 
-int run_token_hash()
+Expected<void> run_token_hash()
 {
   std::string input(std::istreambuf_iterator<char>(std::cin), {});
   while (!input.empty() && (input.back() == '\n' || input.back() == '\r')) {
     input.pop_back();
   }
   if (input.empty()) {
-    print_error("no token on standard input (try: agentdl token hash < token.txt)");
-    return 2;
+    return fail(Errc::usage, "no token on standard input (try: agentdl token hash < token.txt)");
   }
   if (const auto problem = token_problem(input)) {
-    print_error(
+    return fail(
+      Errc::usage,
       fmt::format("the token on standard input {}; give one token on one line", *problem));
-    return 2;
   }
-  if (const auto ready = crypto_init(); !ready) {
-    return report(ready.error());
-  }
+  AGENTDL_TRY(crypto_init());
   return emit(sha256_hex(input) + "\n");
 }
 

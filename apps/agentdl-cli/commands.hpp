@@ -1,12 +1,14 @@
 // The `agentdl` subcommands: each takes its parsed options, prints its output,
-// and returns the process exit code.
+// and returns its error, if any; exit_status() prints that and chooses the
+// process exit code.
 #pragma once
 
-#include "download.hpp"
-#include "http.hpp"
+#include <agentdl/error.hpp>
+#include <agentdl/fetch/http.hpp>
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace agentdl::cli {
 
@@ -17,7 +19,7 @@ struct SourceOptions
   std::optional<std::string> config;
   std::optional<std::string> server;
   std::optional<std::string> token_file;
-  HttpSettings http;
+  fetch::HttpSettings http;
 };
 
 // What a resolve or a download asks for.
@@ -44,12 +46,20 @@ struct ListOptions
   bool json = false;
 };
 
+// Where a download is saved.
+struct SaveOptions
+{
+  std::optional<std::string> output;    // -o FILE
+  std::optional<std::string> directory; // -d DIR
+  bool force = false;                   // download even if the target is already the artifact
+};
+
 struct DownloadOptions
 {
   SourceOptions source;
   QueryOptions query;
   SaveOptions save;
-  bool quiet = false;
+  bool quiet = false; // no progress bar, even on a terminal
 };
 
 struct CheckOptions
@@ -58,24 +68,29 @@ struct CheckOptions
 };
 
 // Prints the URL (or the JSON object) of the artifact `options` asks for.
-int run_resolve(const ResolveOptions& options);
+Expected<void> run_resolve(const ResolveOptions& options);
 
 // Prints the catalog's releases, newest first.
-int run_list(const ListOptions& options);
+Expected<void> run_list(const ListOptions& options);
 
 // Downloads the artifact `options` asks for, verified, and prints its path.
-int run_download(const DownloadOptions& options);
+Expected<void> run_download(const DownloadOptions& options);
 
 // Loads the catalog and says whether it is valid.
-int run_check(const CheckOptions& options);
+Expected<void> run_check(const CheckOptions& options);
 
 // Prints a new random token and its sha256.
-int run_token_new();
+Expected<void> run_token_new();
 
 // Reads a token from standard input and prints its sha256.
-int run_token_hash();
+Expected<void> run_token_hash();
 
 // Prints `message` as "agentdl: error: MESSAGE" on stderr.
 void print_error(std::string_view message);
+
+// Returns the process exit code for `result` (the contract's table; 128 + the
+// signal for an interruption), after printing its error, if any. main.cpp
+// ends each command, and each error of its own, through here.
+int exit_status(const Expected<void>& result);
 
 } // namespace agentdl::cli

@@ -11,6 +11,7 @@
 #include <exception>
 #include <new>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -103,6 +104,16 @@ std::optional<std::string> check_command_words(int argc, char** argv, CLI::App& 
     level = next;
     path += " " + std::string(word);
   }
+}
+
+// Prints `message` as a command-line error, with the usage hint; returns the
+// exit code.
+int usage_error(std::string message)
+{
+  const int code =
+    agentdl::cli::exit_status(agentdl::fail(agentdl::Errc::usage, std::move(message)));
+  fmt::print(stderr, "{}\n", k_usage_hint);
+  return code;
 }
 
 // Adds --server, --token-file and --config (a server's options exclude a
@@ -256,10 +267,8 @@ int agentdl_main(int argc, char** argv)
     token_cmd->add_subcommand("hash", "Read a token from standard input and print its sha256");
   token_hash->set_version_flag("--version", k_version);
 
-  if (const auto message = check_command_words(argc, argv, app)) {
-    print_error(*message);
-    fmt::print(stderr, "{}\n", k_usage_hint);
-    return 2;
+  if (auto message = check_command_words(argc, argv, app)) {
+    return usage_error(std::move(*message));
   }
   try {
     app.parse(argc, argv);
@@ -270,55 +279,57 @@ int agentdl_main(int argc, char** argv)
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    print_error(e.what());
-    fmt::print(stderr, "{}\n", k_usage_hint);
-    return 2;
+    return usage_error(e.what());
   }
 
   for (const auto* version_opt : { resolve_version, download_version }) {
     if (version_opt->count() > 0 && only_version_flag(argc, argv)) {
       fmt::print("{}\n", k_version);
-      return 0;
+      return exit_status({});
     }
     if (version_opt->count() > 0 && version_without_value(argc, argv)) {
-      print_error("--version needs a release version, e.g. --version 1.8.3 (alone, "
-                  "'agentdl --version' prints agentdl's own)");
-      fmt::print(stderr, "{}\n", k_usage_hint);
-      return 2;
+      return usage_error("--version needs a release version, e.g. --version 1.8.3 (alone, "
+                         "'agentdl --version' prints agentdl's own)");
     }
   }
   if (resolve_cmd->parsed()) {
-    return run_resolve(resolve);
+    return exit_status(run_resolve(resolve));
   }
   if (download_cmd->parsed()) {
-    download.save.progress = !download.quiet;
-    return run_download(download);
+    return exit_status(run_download(download));
   }
   if (list_cmd->parsed()) {
-    return run_list(list);
+    return exit_status(run_list(list));
   }
   if (check_cmd->parsed()) {
-    return run_check(check);
+    return exit_status(run_check(check));
   }
   if (token_new->parsed()) {
-    return run_token_new();
+    return exit_status(run_token_new());
   }
   if (token_hash->parsed()) {
-    return run_token_hash();
+    return exit_status(run_token_hash());
   }
-  return 1;
+  throw std::logic_error("the command line was parsed, but no command ran");
 }
 
 } // namespace
 
 int main(int argc, char** argv)
 {
+  using agentdl::Errc;
+  using agentdl::cli::exit_status;
   try {
     return agentdl_main(argc, argv);
   } catch (const std::bad_alloc&) {
     agentdl::cli::print_error("out of memory");
+    return agentdl::exit_code(Errc::internal);
+  } catch (const std::exception& e) {
+    return exit_status(agentdl::fail(
+      Errc::internal,
+      fmt::format("unexpected internal error: {} (a bug in agentdl; please report it)", e.what())));
   } catch (...) {
-    agentdl::cli::print_error("unexpected internal error (a bug in agentdl; please report it)");
+    return exit_status(agentdl::fail(
+      Errc::internal, "unexpected internal error (a bug in agentdl; please report it)"));
   }
-  return 1;
 }

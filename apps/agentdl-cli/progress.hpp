@@ -2,6 +2,8 @@
 // place, only when stderr is a terminal.
 #pragma once
 
+#include <agentdl/fetch/progress.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -9,25 +11,25 @@
 
 namespace agentdl::cli {
 
-class ProgressBar
+class ProgressBar final : public fetch::Progress
 {
 public:
   // Shows nothing unless `enabled` and stderr is a terminal.
   explicit ProgressBar(bool enabled);
-  ~ProgressBar();
+  ~ProgressBar() override;
   ProgressBar(const ProgressBar&) = delete;
   ProgressBar& operator=(const ProgressBar&) = delete;
 
   // Starts a transfer that continues from `offset` bytes already on disk
   // towards `expected` bytes in all (when known).
-  void start(std::uint64_t offset, std::optional<std::uint64_t> expected);
+  void start(std::uint64_t offset, std::optional<std::uint64_t> expected) override;
 
   // Shows `received` bytes of this transfer, of `total` (0: unknown); redraws
   // at most ten times a second.
-  void update(std::uint64_t received, std::uint64_t total);
+  void update(std::uint64_t received, std::uint64_t total) override;
 
   // Removes the bar from the terminal.
-  void clear();
+  void clear() override;
 
 private:
   bool m_enabled;

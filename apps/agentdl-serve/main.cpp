@@ -13,12 +13,17 @@
 #include <fmt/format.h>
 
 #include <csignal>
+#include <cstdlib>
+#include <exception>
 #include <new>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace {
+
+using agentdl::Errc;
+using agentdl::exit_code;
 
 constexpr const char* k_version = "agentdl-serve " AGENTDL_VERSION;
 
@@ -66,41 +71,41 @@ int serve_main(int argc, char** argv)
     }
     print_error(e.what());
     fmt::print(stderr, "Run 'agentdl-serve --help' for usage.\n");
-    return 2;
+    return exit_code(Errc::usage);
   }
 
   if (const auto ready = agentdl::crypto_init(); !ready) {
     print_error(ready.error().message);
-    return 1;
+    return exit_code(ready.error().code);
   }
   const auto path = agentdl::find_catalog(config);
   if (!path) {
     print_error(path.error().message);
-    return 7;
+    return exit_code(Errc::config);
   }
   auto catalog = agentdl::load_catalog(*path);
   if (!catalog) {
     print_error(catalog.error().message);
-    return 7;
+    return exit_code(Errc::config);
   }
   std::vector<agentdl::ListenAddress> addresses;
   for (const auto& text : listen.empty() ? catalog->server.listen : listen) {
     auto address = agentdl::parse_listen_address(text);
     if (!address) {
       print_error(fmt::format("--listen \"{}\" {}", text, address.error()));
-      return 2;
+      return exit_code(Errc::usage);
     }
     addresses.push_back(std::move(*address));
   }
   if (check) {
     fmt::print("{}: ok ({} releases)\n", path->string(), catalog->releases.size());
-    return 0;
+    return EXIT_SUCCESS;
   }
 
   auto log_file = agentdl::serve::LogFile::open(catalog->server.access_log);
   if (!log_file) {
     print_error(log_file.error());
-    return 7;
+    return exit_code(Errc::config);
   }
 
   // A client or log reader that goes away must not kill the server.
@@ -120,8 +125,11 @@ int main(int argc, char** argv)
     return serve_main(argc, argv);
   } catch (const std::bad_alloc&) {
     print_error("out of memory");
+  } catch (const std::exception& e) {
+    print_error(fmt::format(
+      "unexpected internal error: {} (a bug in agentdl-serve; please report it)", e.what()));
   } catch (...) {
     print_error("unexpected internal error (a bug in agentdl-serve; please report it)");
   }
-  return 1;
+  return exit_code(Errc::internal);
 }

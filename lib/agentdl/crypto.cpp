@@ -41,7 +41,7 @@ Expected<void> crypto_init()
 {
   AGENTDL_TRY(detail::openssl_api());
   if (!sha256_md()) {
-    return fail(Errc::internal, "libcrypto has no SHA-256");
+    return fail(Errc::io, "libcrypto has no SHA-256");
   }
   return {};
 }
@@ -97,7 +97,7 @@ Sha256Digest sha256(std::string_view data)
 Expected<void> random_bytes(std::span<unsigned char> out)
 {
   if (api().rand_bytes(out.data(), static_cast<int>(out.size())) != 1) {
-    return fail(Errc::internal, "the system's random number generator failed");
+    return fail(Errc::io, "the system's random number generator failed");
   }
   return {};
 }

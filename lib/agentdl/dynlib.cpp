@@ -13,7 +13,7 @@ Expected<SharedLibrary> SharedLibrary::open(const char* soname,
   void* handle = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
   if (!handle) {
     const char* reason = dlerror();
-    return fail(Errc::internal,
+    return fail(Errc::io,
                 fmt::format("cannot load {}, needed {} (install the package {}): {}",
                             soname,
                             needed_for,
@@ -29,7 +29,7 @@ Expected<void*> SharedLibrary::symbol(const char* name) const
   void* address = dlsym(m_handle, name);
   if (!address) {
     return fail(
-      Errc::internal,
+      Errc::io,
       fmt::format("{} has no function {}: the installed version is too old", m_soname, name));
   }
   return address;

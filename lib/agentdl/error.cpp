@@ -1,5 +1,7 @@
 #include <agentdl/error.hpp>
 
+#include <csignal>
+
 namespace agentdl {
 
 int http_status(Errc code)
@@ -22,13 +24,15 @@ int http_status(Errc code)
       return 503;
     case Errc::config:
     case Errc::integrity:
+    case Errc::io:
+    case Errc::interrupted:
     case Errc::internal:
       return 500;
   }
   return 500;
 }
 
-int exit_code(Errc code)
+int exit_code(Errc code, int signal)
 {
   switch (code) {
     case Errc::usage:
@@ -47,6 +51,10 @@ int exit_code(Errc code)
       return 6;
     case Errc::config:
       return 7;
+    case Errc::interrupted:
+      // As a shell reports a process that the signal ended.
+      return 128 + (signal > 0 ? signal : SIGINT);
+    case Errc::io:
     case Errc::internal:
       return 1;
   }
@@ -72,6 +80,8 @@ std::string_view code_name(Errc code)
     case Errc::network:
     case Errc::config:
     case Errc::integrity:
+    case Errc::io:
+    case Errc::interrupted:
     case Errc::internal:
       return "internal_error";
   }

@@ -24,7 +24,10 @@ enum class Errc
   network,            // connection failure or HTTP 5xx from a peer (exit 5)
   unavailable,        // the server is at its limits, try again (503, exit 5)
   integrity,          // checksum or size mismatch (exit 6)
-  internal,           // a bug (500, exit 1)
+  io,                 // the local system failed: a file cannot be opened, written or
+                      // renamed, a library cannot be loaded (500, exit 1)
+  interrupted,        // stopped by a signal (exit 128 + the signal: 130, 143)
+  internal,           // a bug, and nothing else (500, exit 1)
 };
 
 // One entry of an error's `details`: a string or a list of strings.
@@ -60,8 +63,10 @@ using Expected = std::expected<T, Error>;
 // Returns the HTTP status for `code` (400 for usage, 500 for config/internal).
 int http_status(Errc code);
 
-// Returns the process exit code for `code`, as in the contract's exit code table.
-int exit_code(Errc code);
+// Returns the process exit code for `code`, as in the contract's exit code
+// table. Errc::interrupted exits 128 + `signal`, the signal that stopped the
+// work (130 for SIGINT, 143 for SIGTERM), or 130 when none is known.
+int exit_code(Errc code, int signal = 0);
 
 // Returns the snake_case name of `code` used in JSON error bodies ("not_found").
 std::string_view code_name(Errc code);

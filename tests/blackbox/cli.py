@@ -88,12 +88,13 @@ class CliTestCase(unittest.TestCase):
                 child[key] = value
         return child
 
-    def agentdl(self, *args, cwd=None, env=None, input=None, stdout=None):
+    def agentdl(self, *args, cwd=None, env=None, input=None, stdout=None, preexec_fn=None):
         """Runs agentdl with `args`.
 
         `env` maps variable names to values, or to None to remove them, over
         the isolated environment. `input` is the text on stdin (stdin is empty
         when None). `stdout` may be an open file to write stdout to.
+        `preexec_fn` runs in the child before agentdl starts (to set a limit).
         """
         proc = subprocess.run(
             [AGENTDL, *args],
@@ -103,6 +104,7 @@ class CliTestCase(unittest.TestCase):
             stdout=stdout if stdout is not None else subprocess.PIPE,
             stderr=subprocess.PIPE,
             timeout=60,
+            preexec_fn=preexec_fn,
         )
         out = proc.stdout.decode("utf-8") if proc.stdout is not None else ""
         return Result(list(args), proc.returncode, out, proc.stderr.decode("utf-8"))

@@ -10,9 +10,10 @@ and stopped by the test's cleanup:
 
 - `start_fault_server(test)`: a Python HTTP/1.1 server that serves payloads
   registered per path and can be told, request by request, to misbehave:
-  drop the connection after K bytes, ignore Range, answer a given status with an
-  HTML body, redirect, corrupt a byte, trickle slowly, send no Content-Length, or
-  answer anything at all.
+  drop the connection after K bytes, ignore Range, answer a range other than
+  the one asked for, answer a given status with an HTML body, redirect, corrupt
+  a byte, trickle slowly (optionally under a false Content-Length), send no
+  Content-Length, or answer anything at all.
   It records every request (method, target, Range and Authorization headers) so
   that a test can assert what the client asked for (e.g. a resume's `bytes=K-`).
 """
@@ -228,12 +229,24 @@ class Unsized(Serve):
 
 
 class Trickle(Serve):
-    """Serves slowly: `chunk` bytes, then a pause of `delay` seconds, and so on."""
+    """Serves slowly: `chunk` bytes, then a pause of `delay` seconds, and so on.
 
-    def __init__(self, chunk, delay):
+    With `length`, it lies about the size: it sends `Content-Length: length`
+    and pads the body with zero bytes up to it."""
+
+    def __init__(self, chunk, delay, length=None):
         self.chunk = chunk
         self.delay = delay
+        self.length = length
         self.sent = 0  # body bytes written so far (by every request this action served)
+
+
+class WrongRange(Serve):
+    """Answers 206 with `Content-Range: bytes FIRST-LAST/SIZE` and the payload from
+    byte `first`, whatever the Range header asks for, and also without one."""
+
+    def __init__(self, first):
+        self.first = first
 
 
 class Status(Action):
@@ -311,6 +324,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, format, *args):  # noqa: A002 - silence the default stderr log
         pass
 
+    def handle(self):
+        try:
+            super().handle()
+        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
+            pass  # the client went away: agentdl stops a transfer it refuses
+
     def do_HEAD(self):
         self._handle(head=True)
 
@@ -377,6 +396,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if not head:
                 self.wfile.write(body)
             return
+        if isinstance(action, WrongRange):
+            rng = (action.first, size - 1)
         if rng is None:
             self.send_response(200)
             part = data
@@ -393,8 +414,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if not head:
                 self.wfile.write(part)
             return
+        length = len(part)
+        if isinstance(action, Trickle) and action.length is not None:
+            length = action.length
         self.send_header("Accept-Ranges", "bytes")
-        self.send_header("Content-Length", str(len(part)))
+        self.send_header("Content-Length", str(length))
         self.end_headers()
         if head:
             return
@@ -407,11 +431,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             except OSError:
                 pass
         elif isinstance(action, Trickle):
-            for i in range(0, len(part), action.chunk):
-                self.wfile.write(part[i:i + action.chunk])
+            for i in range(0, length, action.chunk):
+                n = min(action.chunk, length - i)
+                chunk = part[i:i + n]
+                chunk += bytes(n - len(chunk))  # zeros past the payload
+                self.wfile.write(chunk)
                 self.wfile.flush()
-                action.sent += len(part[i:i + action.chunk])
-                if i + action.chunk < len(part):
+                action.sent += len(chunk)
+                if i + action.chunk < length:
                     if self.server.fault._stopping.wait(action.delay):
                         self.close_connection = True
                         return

@@ -11,6 +11,7 @@ import hashlib
 import os
 import pty
 import re
+import resource
 import signal
 import subprocess
 import termios
@@ -24,8 +25,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import runner  # noqa: E402
 from cli import AGENTDL, CliTestCase  # noqa: E402
 from fileserver import (Corrupt, Drop, IgnoreRange, Redirect, Respond, Status,  # noqa: E402
-                        Trickle, Unsized, closed_port, corrupted, start_fault_server,
-                        start_nginx)
+                        Trickle, Unsized, WrongRange, closed_port, corrupted,
+                        start_fault_server, start_nginx)
 from serve import ServeTestCase, server_section, sha256_hex  # noqa: E402
 
 PKG = "ScalepadAgent-1.8.3.pkg"
@@ -273,6 +274,36 @@ class DownloadLocal(DownloadTestCase):
         self.assertIn(missing, result.stderr)
         self.assertFalse(os.path.exists(missing))
 
+    def test_write_error_keeps_the_part_and_saves_nothing(self):
+        # A file size limit (or a full disk) cuts the .part short: the write
+        # error is reported, never a short file taken as verified (the hash
+        # and the size count bytes before they are written). The error comes
+        # at the end (one block) or mid-transfer (several 1 MiB blocks).
+        part = self.target() + ".part"
+
+        def limit_file_size(limit):
+            def preexec():
+                resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+                signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # write() fails with EFBIG
+            return preexec
+
+        for size, limit in ((len(self.data), 100_000), (3 * 1024 * 1024 + 5, 1_500_000)):
+            with self.subTest(size=size):
+                data = os.urandom(size)
+                self.fs.route(ART, data)
+                self.fs.clear()
+                config = self.local(data, base=self.fs.base)
+                result = self.agentdl("download", "--config", config, *PLATFORM, "-d", self.out,
+                                      "--retries", "0", preexec_fn=limit_file_size(limit))
+                self.assertError(result, 1, f"cannot write {part}: File too large")
+                self.assertEqual(self.listing(), [PKG + ".part"])
+                self.assertEqual(self.read(part), data[:limit], "the .part is kept as written")
+                # The next run continues it.
+                self.assertDownloaded(self.download(config, "-d", self.out, "--retries", "0"),
+                                      self.target(), data)
+                self.assertEqual(self.ranges(self.fs), [None, f"bytes={limit}-"])
+                os.remove(self.target())
+
     # ---- integrity
 
     def test_corrupted_artifact(self):
@@ -319,6 +350,21 @@ class DownloadLocal(DownloadTestCase):
         got = re.search(r"got (\d+)\n$", result.stderr)
         self.assertTrue(got, msg=repr(result))
         self.assertGreater(int(got.group(1)), n - 100)
+        self.assertNothingSaved()
+
+    def test_wrong_content_length_stops_before_the_body(self):
+        # A 200 announcing another size than the catalog's cannot be the
+        # artifact: the download stops at its first bytes (the server trickles
+        # and pads its body to the false length, so fetching it would take long).
+        n = len(self.data)
+        claimed = 1000 * n
+        trickle = Trickle(2048, 0.1, length=claimed)
+        self.fs.route(ART, self.data, default=trickle)
+        result = self.download(self.config(), "-d", self.out, "--retries", "0")
+        self.assertError(result, 6, f"size mismatch for {PKG}: expected {n} bytes, "
+                                    f"got {claimed}")
+        self.assertLess(trickle.sent, n, "the body was fetched")
+        self.assertEqual(self.ranges(self.fs), [None])
         self.assertNothingSaved()
 
     def test_size_short_without_content_length(self):
@@ -571,6 +617,32 @@ class DownloadLocal(DownloadTestCase):
         self.assertDownloaded(self.download(self.config(), "-d", self.out, "--retries", "0"),
                               self.target(), self.data)
 
+    def test_range_not_at_the_requested_byte_refetches_whole(self):
+        # A 206 that does not continue the .part (here: the file from byte 0)
+        # is not appended: the file is fetched whole, once.
+        k = 100_000
+        with open(self.target() + ".part", "wb") as f:
+            f.write(self.data[:k])
+        self.fs.route(ART, self.data, actions=[WrongRange(0)])
+        self.assertDownloaded(self.download(self.config(), "-d", self.out, "--retries", "0"),
+                              self.target(), self.data)
+        self.assertEqual(self.ranges(self.fs), [f"bytes={k}-", None])
+
+    def test_range_never_at_the_requested_byte(self):
+        # Even the request for the whole file gets a 206 from byte 1000: given
+        # up, the .part kept as it was.
+        k = 100_000
+        part = self.target() + ".part"
+        with open(part, "wb") as f:
+            f.write(self.data[:k])
+        self.fs.route(ART, self.data, default=WrongRange(1000))
+        result = self.download(self.config(), "-d", self.out, "--retries", "3")
+        self.assertError(result, 5, f"{self.art_url} answered a range that does not start at "
+                                    "byte 0")
+        self.assertEqual(self.ranges(self.fs), [f"bytes={k}-", None])
+        self.assertEqual(self.listing(), [PKG + ".part"])
+        self.assertEqual(self.read(part), self.data[:k])
+
     def test_416_restarts_without_range(self):
         # Size unknown: a whole .part is continued at its length, which is past the end.
         with open(self.target() + ".part", "wb") as f:
@@ -592,6 +664,17 @@ class DownloadLocal(DownloadTestCase):
             f.write(os.urandom(len(self.data) + 1000))
         self.assertDownloaded(self.download(self.config(), "-d", self.out, "--retries", "0"),
                               self.target(), self.data)
+        self.assertEqual(self.ranges(self.fs), [None])
+
+    def test_empty_artifact_with_a_longer_part(self):
+        # The .part is longer than the (empty) artifact, so the whole file is
+        # asked for; its empty body is the file, not what the .part held.
+        with open(self.target() + ".part", "wb") as f:
+            f.write(os.urandom(5000))
+        self.fs.route(ART, b"")
+        config = self.local(b"", base=self.fs.base)
+        self.assertDownloaded(self.download(config, "-d", self.out, "--retries", "0"),
+                              self.target(), b"")
         self.assertEqual(self.ranges(self.fs), [None])
 
     def test_force_discards_the_part(self):

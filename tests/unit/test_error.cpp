@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <csignal>
+
 using agentdl::Errc;
 
 TEST_CASE("error: HTTP statuses and exit codes follow the contract's tables")
@@ -24,6 +26,8 @@ TEST_CASE("error: HTTP statuses and exit codes follow the contract's tables")
     { Errc::unavailable, 503, 5, "unavailable" },
     { Errc::integrity, 500, 6, "internal_error" },
     { Errc::config, 500, 7, "internal_error" },
+    { Errc::io, 500, 1, "internal_error" },
+    { Errc::interrupted, 500, 130, "internal_error" },
     { Errc::internal, 500, 1, "internal_error" },
   };
   for (const auto& row : rows) {
@@ -32,6 +36,15 @@ TEST_CASE("error: HTTP statuses and exit codes follow the contract's tables")
     CHECK(agentdl::exit_code(row.code) == row.exit);
     CHECK(agentdl::code_name(row.code) == row.name);
   }
+}
+
+TEST_CASE("error: an interruption exits 128 + the signal, other kinds whatever the signal")
+{
+  CHECK(agentdl::exit_code(Errc::interrupted, SIGINT) == 130);
+  CHECK(agentdl::exit_code(Errc::interrupted, SIGTERM) == 143);
+  CHECK(agentdl::exit_code(Errc::interrupted, 0) == 130);
+  CHECK(agentdl::exit_code(Errc::io, SIGTERM) == 1);
+  CHECK(agentdl::exit_code(Errc::network, SIGINT) == 5);
 }
 
 namespace {

@@ -1,11 +1,12 @@
-// HTTP for the `agentdl` command line: libcurl, loaded (dlopen) when a
-// command first needs it, so that a local resolve never pays for it.
+// HTTP for the download engine: libcurl, loaded (dlopen) when a program
+// first needs it, so that a local `agentdl resolve` never pays for it.
 // TLS with the system's CA store, proxies from the environment (https_proxy,
 // no_proxy) and HTTP/2 are libcurl's; redirects are followed here, to decide
 // at each hop whether the bearer token goes along.
 #pragma once
 
 #include <agentdl/error.hpp>
+#include <agentdl/fetch/cancel.hpp>
 
 #include <cstdint>
 #include <expected>
@@ -17,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-namespace agentdl::cli {
+namespace agentdl::fetch {
 
 enum class Follow
 {
@@ -25,7 +26,7 @@ enum class Follow
   yes
 };
 
-// Limits for every transfer, from the command line.
+// Limits for every transfer (the command line's --connect-timeout and so on).
 struct HttpSettings
 {
   long connect_timeout = 10; // seconds to establish a connection
@@ -84,7 +85,9 @@ class HttpClient
 {
 public:
   // Loads libcurl; fails with a message naming the library if it cannot.
-  static Expected<HttpClient> create(HttpSettings settings);
+  // Every transfer stops soon after `cancel` is raised, which must outlive
+  // the client.
+  static Expected<HttpClient> create(HttpSettings settings, const CancelToken& cancel);
 
   HttpClient(HttpClient&& other) noexcept;
   HttpClient& operator=(HttpClient&&) = delete;
@@ -101,8 +104,15 @@ public:
 
   const HttpSettings& settings() const { return m_settings; }
 
+  // Tells whether the host asked to stop (the CancelToken given to create()).
+  bool cancelled() const { return m_cancel->cancelled(); }
+
+  // Sleeps before retry number `attempt` (1, 2, ...): 1 s, 2 s, 4 s ... at
+  // most 30 s. Returns false if cancelled meanwhile.
+  bool wait_before_retry(int attempt) const;
+
 private:
-  HttpClient(const CurlApi* api, void* easy, HttpSettings settings);
+  HttpClient(const CurlApi* api, void* easy, HttpSettings settings, const CancelToken& cancel);
 
   // Performs one request of `request`'s chain: to `url`, with `token` if
   // given, following nothing.
@@ -115,16 +125,13 @@ private:
   const CurlApi* m_api;
   void* m_easy; // CURL*
   HttpSettings m_settings;
+  const CancelToken* m_cancel;
 };
 
 // Performs `request` (its body kept in the response), retrying transient
-// failures and 5xx answers with backoff as often as `client`'s settings allow.
-// Returns the last answer, whatever its status.
+// failures and 5xx answers with backoff as often as `client`'s settings allow,
+// until cancelled. Returns the last answer, whatever its status.
 Expected<HttpResponse> perform_with_retries(HttpClient& client, const HttpRequest& request);
-
-// Sleeps before retry number `attempt` (1, 2, ...): 1 s, 2 s, 4 s ... at most
-// 30 s. Returns false if interrupted (interrupt.hpp).
-bool wait_before_retry(int attempt);
 
 // Tells whether the http(s) URLs `a` and `b` have the same origin: scheme,
 // host (case-insensitively) and port (80 or 443 when not given).
@@ -146,4 +153,4 @@ std::string status_text(long status);
 // Returns `text` as an unsigned number if it is one, whole.
 std::optional<std::uint64_t> parse_uint64(std::string_view text);
 
-} // namespace agentdl::cli
+} // namespace agentdl::fetch

@@ -1,9 +1,6 @@
-#include "http.hpp"
-
-#include "interrupt.hpp"
-
 #include <agentdl/catalog.hpp>
 #include <agentdl/dynlib.hpp>
+#include <agentdl/fetch/http.hpp>
 
 #include <boost/url/grammar/ci_string.hpp>
 #include <boost/url/parse.hpp>
@@ -19,7 +16,7 @@
 #include <memory>
 #include <thread>
 
-namespace agentdl::cli {
+namespace agentdl::fetch {
 
 // The libcurl functions agentdl calls, typed by curl.h's declarations.
 struct CurlApi
@@ -53,8 +50,7 @@ Expected<CurlApi> load_curl()
   AGENTDL_BIND(library, api.slist_append, curl_slist_append);
   AGENTDL_BIND(library, api.slist_free_all, curl_slist_free_all);
   if (const auto code = api.global_init(CURL_GLOBAL_DEFAULT); code != CURLE_OK) {
-    return fail(Errc::internal,
-                fmt::format("libcurl failed to initialize: {}", api.easy_strerror(code)));
+    return fail(Errc::io, fmt::format("libcurl failed to initialize: {}", api.easy_strerror(code)));
   }
   return api;
 }
@@ -295,7 +291,7 @@ std::optional<std::string_view> HttpResponse::header(std::string_view name) cons
   return std::nullopt;
 }
 
-Expected<HttpClient> HttpClient::create(HttpSettings settings)
+Expected<HttpClient> HttpClient::create(HttpSettings settings, const CancelToken& cancel)
 {
   static const Expected<CurlApi> k_api = load_curl();
   if (!k_api) {
@@ -303,15 +299,19 @@ Expected<HttpClient> HttpClient::create(HttpSettings settings)
   }
   CURL* easy = k_api->easy_init();
   if (!easy) {
-    return fail(Errc::internal, "libcurl cannot make a transfer handle");
+    return fail(Errc::io, "libcurl cannot make a transfer handle");
   }
-  return HttpClient(&*k_api, easy, settings);
+  return HttpClient(&*k_api, easy, settings, cancel);
 }
 
-HttpClient::HttpClient(const CurlApi* api, void* easy, HttpSettings settings)
+HttpClient::HttpClient(const CurlApi* api,
+                       void* easy,
+                       HttpSettings settings,
+                       const CancelToken& cancel)
   : m_api(api)
   , m_easy(easy)
   , m_settings(settings)
+  , m_cancel(&cancel)
 {
 }
 
@@ -319,6 +319,7 @@ HttpClient::HttpClient(HttpClient&& other) noexcept
   : m_api(other.m_api)
   , m_easy(std::exchange(other.m_easy, nullptr))
   , m_settings(other.m_settings)
+  , m_cancel(other.m_cancel)
 {
 }
 
@@ -400,8 +401,7 @@ std::expected<HttpResponse, TransferFailure> HttpClient::perform_hop(
   api.easy_setopt(easy, CURLOPT_URL, url.c_str());
   if (api.easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK) {
     return std::unexpected(TransferFailure{
-      Error(Errc::internal, "the installed libcurl is too old: agentdl needs 7.85 or later"),
-      false });
+      Error(Errc::io, "the installed libcurl is too old: agentdl needs 7.85 or later"), false });
   }
   api.easy_setopt(easy, CURLOPT_USERAGENT, "agentdl/" AGENTDL_VERSION);
   api.easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
@@ -443,8 +443,12 @@ std::expected<HttpResponse, TransferFailure> HttpClient::perform_hop(
     return response;
   }
   if (transfer.sink_stopped || code == CURLE_ABORTED_BY_CALLBACK) {
-    return std::unexpected(TransferFailure{
-      Error(Errc::internal, interrupted() != 0 ? "interrupted" : "stopped"), false });
+    // The caller's sink or progress stopped it: cancelled, or for a reason
+    // the caller holds and reports itself.
+    return std::unexpected(
+      TransferFailure{ cancelled() ? Error(Errc::interrupted, "interrupted")
+                                   : Error(Errc::internal, "transfer stopped by its receiver"),
+                       false });
   }
   std::string reason = details[0] != '\0' ? details.data() : api.easy_strerror(code);
   if (code == CURLE_OPERATION_TIMEDOUT && transfer.body_started) {
@@ -469,13 +473,13 @@ bool same_origin(std::string_view a, std::string_view b)
 
 Expected<HttpResponse> perform_with_retries(HttpClient& client, const HttpRequest& request)
 {
-  // Ctrl-C, when a download has asked to note it (interrupt.hpp), stops here too.
-  const ProgressSink progress = [](std::uint64_t, std::uint64_t) { return interrupted() == 0; };
+  const ProgressSink progress = [&](std::uint64_t, std::uint64_t) { return !client.cancelled(); };
   for (int attempt = 0;; ++attempt) {
     auto response = client.perform(request, nullptr, &progress);
     const bool transient =
       response ? transient_status(response->status) : response.error().transient;
-    if (!transient || attempt >= client.settings().retries || !wait_before_retry(attempt + 1)) {
+    if (!transient || attempt >= client.settings().retries ||
+        !client.wait_before_retry(attempt + 1)) {
       if (!response) {
         return std::unexpected(std::move(response.error().error));
       }
@@ -484,17 +488,17 @@ Expected<HttpResponse> perform_with_retries(HttpClient& client, const HttpReques
   }
 }
 
-bool wait_before_retry(int attempt)
+bool HttpClient::wait_before_retry(int attempt) const
 {
   const auto delay = std::chrono::seconds(std::min(30, 1 << std::min(attempt - 1, 5)));
   const auto until = std::chrono::steady_clock::now() + delay;
   while (std::chrono::steady_clock::now() < until) {
-    if (interrupted() != 0) {
+    if (cancelled()) {
       return false;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  return interrupted() == 0;
+  return !cancelled();
 }
 
 std::string display_url(std::string_view url)
@@ -541,4 +545,4 @@ std::optional<std::uint64_t> parse_uint64(std::string_view text)
   return n;
 }
 
-} // namespace agentdl::cli
+} // namespace agentdl::fetch

@@ -2,9 +2,8 @@
 // instead of reading a catalog.
 #pragma once
 
-#include "http.hpp"
-
 #include <agentdl/error.hpp>
+#include <agentdl/fetch/http.hpp>
 #include <agentdl/resolver.hpp>
 
 #include <cstdint>
@@ -12,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-namespace agentdl::cli {
+namespace agentdl::fetch {
 
 // The server to ask: its API base URL (prefix included, no trailing slash)
 // and the token to send, if any.
@@ -58,4 +57,4 @@ Expected<std::string> list_releases(HttpClient& client,
 // maps 400, 401/403, 404 and 5xx to the contract's exit codes.
 Error answer_error(const HttpResponse& response, bool token_sent);
 
-} // namespace agentdl::cli
+} // namespace agentdl::fetch

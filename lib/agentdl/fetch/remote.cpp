@@ -1,7 +1,6 @@
-#include "remote.hpp"
-
 #include <agentdl/catalog.hpp>
 #include <agentdl/config.hpp>
+#include <agentdl/fetch/remote.hpp>
 #include <agentdl/token.hpp>
 
 #include <boost/json/parse.hpp>
@@ -16,7 +15,7 @@
 #include <initializer_list>
 #include <sstream>
 
-namespace agentdl::cli {
+namespace agentdl::fetch {
 
 namespace {
 
@@ -254,4 +253,4 @@ Error answer_error(const HttpResponse& response, bool token_sent)
   return Error(code, std::move(message));
 }
 
-} // namespace agentdl::cli
+} // namespace agentdl::fetch
