@@ -3,6 +3,8 @@
 
 #include "commands.hpp"
 
+#include <agentdl/build_info.hpp>
+
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -18,7 +20,7 @@
 
 namespace {
 
-constexpr const char* k_version = "agentdl " AGENTDL_VERSION;
+const std::string k_version = fmt::format("agentdl {}", agentdl::program_version());
 
 constexpr const char* k_config_help =
   "Catalog file (default: the first of $AGENTDL_CONFIG, ./agentdl.toml, "

@@ -5,6 +5,7 @@
 #include "server.hpp"
 #include "state.hpp"
 
+#include <agentdl/build_info.hpp>
 #include <agentdl/catalog.hpp>
 #include <agentdl/config.hpp>
 #include <agentdl/crypto.hpp>
@@ -25,7 +26,7 @@ namespace {
 using agentdl::Errc;
 using agentdl::exit_code;
 
-constexpr const char* k_version = "agentdl-serve " AGENTDL_VERSION;
+const std::string k_version = fmt::format("agentdl-serve {}", agentdl::program_version());
 
 void print_error(std::string_view message)
 {

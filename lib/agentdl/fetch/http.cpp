@@ -1,3 +1,4 @@
+#include <agentdl/build_info.hpp>
 #include <agentdl/catalog.hpp>
 #include <agentdl/dynlib.hpp>
 #include <agentdl/fetch/http.hpp>
@@ -403,7 +404,8 @@ std::expected<HttpResponse, TransferFailure> HttpClient::perform_hop(
     return std::unexpected(TransferFailure{
       Error(Errc::io, "the installed libcurl is too old: agentdl needs 7.85 or later"), false });
   }
-  api.easy_setopt(easy, CURLOPT_USERAGENT, "agentdl/" AGENTDL_VERSION);
+  static const auto user_agent = fmt::format("agentdl/{}", program_version());
+  api.easy_setopt(easy, CURLOPT_USERAGENT, user_agent.c_str());
   api.easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
   api.easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L); // perform() follows
   api.easy_setopt(easy, CURLOPT_CONNECTTIMEOUT, m_settings.connect_timeout);
