@@ -53,8 +53,8 @@ ApiResponse error_response(const Error& error, std::string_view route)
   response.status = http_status(error.code);
   response.content_type = "application/json";
   response.route = route;
-  if (error.code == Errc::internal || error.code == Errc::config) {
-    // The message of an internal error reveals nothing internal.
+  if (response.status >= 500) {
+    // A 500 reveals nothing internal (a path, a library's message).
     response.body = error_json(Error(Errc::internal, "Internal server error"));
   } else {
     response.body = error_json(error);
