@@ -14,11 +14,11 @@ cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DAGENTDL_WERROR=ON \
 cmake --build build-release -j2 --target agentdl agentdl-serve
 rm -rf build-release/installed
 cmake --install build-release --prefix "$PWD/build-release/installed" >/dev/null
-(cd build-release && ctest --no-tests=error -L blackbox -j2 --output-on-failure)
+(cd build-release && ctest --no-tests=error --no-label-summary -L blackbox -j2 --output-on-failure)
 
 cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Debug -DAGENTDL_WERROR=ON \
   -DAGENTDL_SANITIZE=address,undefined -DAGENTDL_BUILD_BENCH=ON >/dev/null
 cmake --build build-test --target check-format
 cmake --build build-test -j2
 cd build-test
-ctest --no-tests=error --output-on-failure -j2
+ctest --no-tests=error --no-label-summary --output-on-failure -j2
