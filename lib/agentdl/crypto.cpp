@@ -30,9 +30,42 @@ const EVP_MD* sha256_md()
   return k_md;
 }
 
+const EVP_MD* md5_md()
+{
+  static EVP_MD* const k_md = api().md_fetch(nullptr, "MD5", nullptr);
+  return k_md;
+}
+
+EVP_MAC* hmac_mac()
+{
+  static EVP_MAC* const k_mac = api().mac_fetch(nullptr, "HMAC", nullptr);
+  return k_mac;
+}
+
 EVP_MD_CTX* context(void* p)
 {
   return static_cast<EVP_MD_CTX*>(p);
+}
+
+EVP_MAC_CTX* mac_context(void* p)
+{
+  return static_cast<EVP_MAC_CTX*>(p);
+}
+
+using MacContext = std::unique_ptr<EVP_MAC_CTX, void (*)(EVP_MAC_CTX*)>;
+
+// Returns a new HMAC-SHA256 context keyed with `key`.
+MacContext keyed_context(std::span<const unsigned char> key)
+{
+  const auto& openssl = api();
+  MacContext ctx(hmac_mac() ? openssl.mac_ctx_new(hmac_mac()) : nullptr, openssl.mac_ctx_free);
+  char digest[] = "SHA256";
+  const OSSL_PARAM params[] = { openssl.param_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                                openssl.param_end() };
+  if (!ctx || openssl.mac_init(ctx.get(), key.data(), key.size(), params) != 1) {
+    throw std::runtime_error("libcrypto cannot start an HMAC-SHA256");
+  }
+  return ctx;
 }
 
 } // namespace
@@ -40,8 +73,8 @@ EVP_MD_CTX* context(void* p)
 Expected<void> crypto_init()
 {
   AGENTDL_TRY(detail::openssl_api());
-  if (!sha256_md()) {
-    return fail(Errc::io, "libcrypto has no SHA-256");
+  if (!sha256_md() || !md5_md() || !hmac_mac()) {
+    return fail(Errc::io, "libcrypto has no SHA-256, MD5 or HMAC");
   }
   return {};
 }
@@ -92,6 +125,57 @@ Sha256Digest sha256(std::string_view data)
     throw std::runtime_error("libcrypto failed to compute a SHA-256");
   }
   return digest;
+}
+
+Md5Digest md5(std::string_view data)
+{
+  const auto& openssl = api();
+  thread_local const std::unique_ptr<EVP_MD_CTX, decltype(openssl.md_ctx_free)> ctx(
+    openssl.md_ctx_new(), openssl.md_ctx_free);
+  Md5Digest digest{};
+  unsigned int length = 0;
+  if (!md5_md() || !ctx || openssl.digest_init(ctx.get(), md5_md(), nullptr) != 1 ||
+      openssl.digest_update(ctx.get(), data.data(), data.size()) != 1 ||
+      openssl.digest_final(ctx.get(), digest.data(), &length) != 1) {
+    throw std::runtime_error("libcrypto failed to compute an MD5");
+  }
+  return digest;
+}
+
+HmacSha256::HmacSha256(std::span<const unsigned char> key)
+  : m_keyed(keyed_context(key).release())
+{
+}
+
+HmacSha256::HmacSha256(std::string_view key)
+  : HmacSha256(std::span(reinterpret_cast<const unsigned char*>(key.data()), key.size()))
+{
+}
+
+HmacSha256::~HmacSha256()
+{
+  api().mac_ctx_free(mac_context(m_keyed));
+}
+
+Sha256Digest HmacSha256::sign(std::string_view data) const
+{
+  const auto& openssl = api();
+  // A copy of the keyed state: the key's pads are not computed again.
+  const MacContext ctx(openssl.mac_ctx_dup(mac_context(m_keyed)), openssl.mac_ctx_free);
+  Sha256Digest digest{};
+  std::size_t length = 0;
+  if (!ctx ||
+      openssl.mac_update(
+        ctx.get(), reinterpret_cast<const unsigned char*>(data.data()), data.size()) != 1 ||
+      openssl.mac_final(ctx.get(), digest.data(), &length, digest.size()) != 1) {
+    throw std::runtime_error("libcrypto failed to compute an HMAC-SHA256");
+  }
+  return digest;
+}
+
+Sha256Digest hmac_sha256(std::span<const unsigned char> key, std::string_view data)
+{
+  return HmacSha256(key).sign(data);
 }
 
 Expected<void> random_bytes(std::span<unsigned char> out)

@@ -1,5 +1,5 @@
-// SHA-256, random bytes and constant-time comparison: everything agentdl needs
-// from a crypto library (OpenSSL's libcrypto).
+// SHA-256, HMAC-SHA256, MD5, random bytes and constant-time comparison:
+// everything agentdl needs from a crypto library (OpenSSL's libcrypto).
 //
 // The functions call libcrypto through a table of function pointers
 // (crypto_api.hpp), filled in one of two ways chosen when linking:
@@ -18,6 +18,7 @@
 namespace agentdl {
 
 using Sha256Digest = std::array<unsigned char, 32>;
+using Md5Digest = std::array<unsigned char, 16>;
 
 // Makes the crypto library ready. Call once before anything below; fails only
 // when the library is loaded at run time and cannot be (the message names it).
@@ -45,6 +46,30 @@ private:
 
 // Returns the SHA-256 of `data`; cheap to call per request.
 Sha256Digest sha256(std::string_view data);
+
+// Returns the MD5 of `data` (for nginx's secure_link, which asks for it).
+Md5Digest md5(std::string_view data);
+
+// HMAC-SHA256 with one key, for many messages: the key is processed once, and
+// each sign() starts from a copy of that state. Thread-safe once made.
+class HmacSha256
+{
+public:
+  explicit HmacSha256(std::span<const unsigned char> key);
+  explicit HmacSha256(std::string_view key);
+  ~HmacSha256();
+  HmacSha256(const HmacSha256&) = delete;
+  HmacSha256& operator=(const HmacSha256&) = delete;
+
+  // Returns HMAC-SHA256(key, `data`).
+  Sha256Digest sign(std::string_view data) const;
+
+private:
+  void* m_keyed; // EVP_MAC_CTX, initialized with the key
+};
+
+// Returns HMAC-SHA256(`key`, `data`) once.
+Sha256Digest hmac_sha256(std::span<const unsigned char> key, std::string_view data);
 
 // Fills `out` from the operating system's CSPRNG; fails only if that does.
 Expected<void> random_bytes(std::span<unsigned char> out);

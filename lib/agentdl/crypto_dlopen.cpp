@@ -10,8 +10,8 @@ namespace {
 
 Expected<OpenSslApi> load()
 {
-  const auto library =
-    AGENTDL_TRY(SharedLibrary::open("libcrypto.so.3", "for SHA-256 and random numbers", "libssl3"));
+  const auto library = AGENTDL_TRY(
+    SharedLibrary::open("libcrypto.so.3", "for hashes, signatures and random numbers", "libssl3"));
   OpenSslApi api;
   AGENTDL_BIND(library, api.md_fetch, EVP_MD_fetch);
   AGENTDL_BIND(library, api.md_ctx_new, EVP_MD_CTX_new);
@@ -21,6 +21,15 @@ Expected<OpenSslApi> load()
   AGENTDL_BIND(library, api.digest_final, EVP_DigestFinal_ex);
   AGENTDL_BIND(library, api.rand_bytes, RAND_bytes);
   AGENTDL_BIND(library, api.memcmp, CRYPTO_memcmp);
+  AGENTDL_BIND(library, api.mac_fetch, EVP_MAC_fetch);
+  AGENTDL_BIND(library, api.mac_ctx_new, EVP_MAC_CTX_new);
+  AGENTDL_BIND(library, api.mac_ctx_free, EVP_MAC_CTX_free);
+  AGENTDL_BIND(library, api.mac_ctx_dup, EVP_MAC_CTX_dup);
+  AGENTDL_BIND(library, api.mac_init, EVP_MAC_init);
+  AGENTDL_BIND(library, api.mac_update, EVP_MAC_update);
+  AGENTDL_BIND(library, api.mac_final, EVP_MAC_final);
+  AGENTDL_BIND(library, api.param_utf8_string, OSSL_PARAM_construct_utf8_string);
+  AGENTDL_BIND(library, api.param_end, OSSL_PARAM_construct_end);
   return api;
 }
 

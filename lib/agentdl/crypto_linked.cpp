@@ -14,6 +14,15 @@ Expected<const OpenSslApi*> openssl_api()
     .digest_final = &::EVP_DigestFinal_ex,
     .rand_bytes = &::RAND_bytes,
     .memcmp = &::CRYPTO_memcmp,
+    .mac_fetch = &::EVP_MAC_fetch,
+    .mac_ctx_new = &::EVP_MAC_CTX_new,
+    .mac_ctx_free = &::EVP_MAC_CTX_free,
+    .mac_ctx_dup = &::EVP_MAC_CTX_dup,
+    .mac_init = &::EVP_MAC_init,
+    .mac_update = &::EVP_MAC_update,
+    .mac_final = &::EVP_MAC_final,
+    .param_utf8_string = &::OSSL_PARAM_construct_utf8_string,
+    .param_end = &::OSSL_PARAM_construct_end,
   };
   return &k_api;
 }

@@ -9,9 +9,15 @@ Expected<std::string> new_token()
 {
   std::array<unsigned char, 32> bytes{};
   AGENTDL_TRY(random_bytes(bytes));
+  return base64url(bytes);
+}
+
+std::string base64url(std::span<const unsigned char> bytes)
+{
   static constexpr std::string_view k_alphabet =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   std::string out;
+  out.reserve((bytes.size() * 4 + 2) / 3);
   std::uint32_t buffer = 0;
   int bits = 0;
   for (const auto byte : bytes) {

@@ -1,4 +1,5 @@
-// Bearer tokens: making them, and their SHA-256 digests as the catalog holds them.
+// Bearer tokens: making them, and their SHA-256 digests as the catalog holds
+// them; the text encodings of bytes agentdl writes (hex, base64url).
 #pragma once
 
 #include <agentdl/error.hpp>
@@ -18,6 +19,9 @@ Expected<std::string> new_token();
 // Returns what is wrong with `token` as a bearer token ("is empty", "holds
 // white space or control characters"), if anything.
 std::optional<std::string_view> token_problem(std::string_view token);
+
+// Returns `bytes` in base64url (RFC 4648 section 5) without padding.
+std::string base64url(std::span<const unsigned char> bytes);
 
 // Returns `bytes` as lowercase hex.
 std::string to_hex(std::span<const unsigned char> bytes);

@@ -83,3 +83,22 @@ TEST_CASE("crypto: constant-time comparison")
     CHECK(agentdl::equal_constant_time(digest, copy));
   }
 }
+
+TEST_CASE("crypto: HMAC-SHA256 and MD5 against published vectors")
+{
+  REQUIRE(agentdl::crypto_init().has_value());
+  // RFC 4231, test case 2.
+  const std::string_view key = "Jefe";
+  const agentdl::HmacSha256 hmac(key);
+  CHECK(agentdl::to_hex(hmac.sign("what do ya want for nothing?")) ==
+        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  CHECK(agentdl::to_hex(hmac.sign("what do ya want for nothing?")) ==
+        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"); // reusable
+  CHECK(agentdl::to_hex(agentdl::hmac_sha256(
+          std::span(reinterpret_cast<const unsigned char*>(key.data()), key.size()),
+          "what do ya want for nothing?")) ==
+        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  // RFC 1321's test suite.
+  CHECK(agentdl::to_hex(agentdl::md5("")) == "d41d8cd98f00b204e9800998ecf8427e");
+  CHECK(agentdl::to_hex(agentdl::md5("message digest")) == "f96b697d7cb7938d525a2f31aaf161d0");
+}

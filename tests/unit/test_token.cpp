@@ -39,3 +39,19 @@ TEST_CASE("token: what is wrong with a token")
     CHECK(agentdl::token_problem(bad) == "holds white space or control characters");
   }
 }
+
+TEST_CASE("token: base64url without padding (RFC 4648 section 10's vectors)")
+{
+  const auto encode = [](std::string_view text) {
+    return agentdl::base64url(
+      std::span(reinterpret_cast<const unsigned char*>(text.data()), text.size()));
+  };
+  CHECK(encode("") == "");
+  CHECK(encode("f") == "Zg");
+  CHECK(encode("fo") == "Zm8");
+  CHECK(encode("foo") == "Zm9v");
+  CHECK(encode("foob") == "Zm9vYg");
+  CHECK(encode("fooba") == "Zm9vYmE");
+  CHECK(encode("foobar") == "Zm9vYmFy");
+  CHECK(encode("\xfb\xff\xfe") == "-__-"); // the URL-safe letters
+}
