@@ -11,6 +11,7 @@
 #include <agentdl/location.hpp>
 #include <agentdl/output.hpp>
 #include <agentdl/resolver.hpp>
+#include <agentdl/rfc3339.hpp>
 #include <agentdl/token.hpp>
 
 #include <fmt/format.h>
@@ -67,6 +68,16 @@ Query make_query(const QueryOptions& options)
   };
 }
 
+// Returns where `artifact` is handed out as of `now`: signed when the catalog
+// signs (libcrypto is loaded for it only then).
+Expected<SignedLocation> location(const Catalog& catalog, const Artifact& artifact, SystemTime now)
+{
+  if (catalog.storage.signer) {
+    AGENTDL_TRY(crypto_init());
+  }
+  return location_of(catalog, artifact, now);
+}
+
 // Returns the server to ask, or nullopt for a local catalog.
 Expected<std::optional<Server>> remote_source(const SourceOptions& options)
 {
@@ -97,7 +108,9 @@ Expected<Wanted> find_wanted(HttpClient& client,
   const auto catalog = AGENTDL_TRY(load(options.source.config));
   const auto resolution = AGENTDL_TRY(resolve(catalog, query));
   const auto& artifact = *resolution.artifact;
-  return Wanted{ .url = artifact.location,
+  const auto signed_location =
+    AGENTDL_TRY(location(catalog, artifact, std::chrono::system_clock::now()));
+  return Wanted{ .url = signed_location.url,
                  .filename = artifact.filename,
                  .sha256 = artifact.sha256,
                  .size = artifact.size,
@@ -155,9 +168,22 @@ Expected<void> run_resolve(const ResolveOptions& options)
 {
   const auto server = AGENTDL_TRY(remote_source(options.source));
   const auto query = make_query(options.query);
+  auto now = std::chrono::system_clock::now();
+  if (options.now) {
+    const auto parsed = parse_rfc3339(*options.now);
+    if (!parsed) {
+      return fail(Errc::usage,
+                  fmt::format("--now \"{}\" is not an RFC 3339 time such as 2026-10-01T12:00:00Z",
+                              *options.now));
+    }
+    now = *parsed;
+  }
   if (server) {
     if (options.explain) {
       return fail(Errc::usage, "--explain needs a local catalog");
+    }
+    if (options.now) {
+      return fail(Errc::usage, "--now needs a local catalog: a server signs as of its own time");
     }
     const fetch::CancelToken cancel; // Ctrl-C ends a resolve at once
     auto client = AGENTDL_TRY(HttpClient::create(options.source.http, cancel));
@@ -176,10 +202,11 @@ Expected<void> run_resolve(const ResolveOptions& options)
     }
   }
   const auto resolution = AGENTDL_TRY(resolve(*catalog, query));
+  const auto signed_location = AGENTDL_TRY(location(*catalog, *resolution.artifact, now));
   if (options.json) {
-    return emit(resolution_json(resolution) + "\n");
+    return emit(resolution_json(resolution, signed_location) + "\n");
   }
-  return emit(resolution.artifact->location + "\n");
+  return emit(signed_location.url + "\n");
 }
 
 Expected<void> run_list(const ListOptions& options)

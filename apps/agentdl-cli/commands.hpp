@@ -37,6 +37,7 @@ struct ResolveOptions
   QueryOptions query;
   bool json = false;
   bool explain = false;
+  std::optional<std::string> now; // --now: sign as of this RFC 3339 time
 };
 
 struct ListOptions

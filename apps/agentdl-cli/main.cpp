@@ -197,7 +197,14 @@ int agentdl_main(int argc, char** argv)
   resolve_cmd->add_flag(
     "--json",
     resolve.json,
-    "Print one JSON object: version, channel, platform, arch, url, filename, sha256, size");
+    "Print one JSON object: version, channel, platform, arch, url, filename, sha256, size "
+    "(and expires_at for a signed url)");
+  resolve_cmd
+    ->add_option("--now",
+                 resolve.now,
+                 "Sign the URL as of this time, RFC 3339 (e.g. 2026-10-01T12:00:00Z), not the "
+                 "current one (local catalog)")
+    ->type_name("TIME");
   resolve_cmd->add_flag(
     "--explain",
     resolve.explain,

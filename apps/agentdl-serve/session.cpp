@@ -216,6 +216,9 @@ void Session::answer()
   if (m_state.metrics_enabled()) {
     context.metrics = [this] { return m_state.metrics().render(); };
   }
+  if (snapshot->catalog().storage.signer) {
+    context.now = std::chrono::system_clock::now(); // a signature expires from now
+  }
   auto response = handle(*snapshot, request, context);
   const bool keep_alive = head.keep_alive() && !m_state.draining();
   const auto body = response.content();
@@ -243,6 +246,15 @@ void Session::answer()
   m_status = response.status;
   m_route = response.route;
   m_token_name = response.token_name;
+  m_location.clear();
+  m_location_signed = response.location_signed;
+  if (response.status == 302 && m_state.logging()) {
+    for (auto& [name, value] : response.headers) {
+      if (name == "Location") {
+        m_location = std::move(value); // the head is written: the header is not needed
+      }
+    }
+  }
   write();
 }
 
@@ -271,6 +283,7 @@ void Session::respond_error(int status, std::string_view message)
   m_status = status;
   m_route = "unknown";
   m_token_name = {};
+  m_location.clear();
   if (m_parser) {
     if (!parsed) {
       // What the log shows of a request whose header never completed.
@@ -316,6 +329,8 @@ void Session::on_write(beast::error_code ec)
     entry.duration = elapsed;
     entry.route = m_route;
     entry.token_name = m_token_name;
+    entry.location = m_location;
+    entry.location_signed = m_location_signed;
     entry.user_agent = m_parser ? std::string_view(m_parser->user_agent) : "";
     m_state.log_access(entry);
   }

@@ -89,6 +89,8 @@ private:
   bool m_rejected = false;        // the last response refused its request
   std::string_view m_route = "unknown";
   std::string m_token_name;
+  std::string m_location;         // the last response's Location, when it is logged
+  bool m_location_signed = false; // ... and whether it is signed
 };
 
 } // namespace agentdl::serve

@@ -74,6 +74,11 @@ std::string access_log_line(const AccessEntry& entry)
   if (!entry.token_name.empty()) {
     line["token"] = entry.token_name;
   }
+  if (!entry.location.empty()) {
+    // A signed Location's query is a credential: only where it pointed is kept.
+    line["location"] =
+      entry.location_signed ? entry.location.substr(0, entry.location.find('?')) : entry.location;
+  }
   if (!entry.user_agent.empty()) {
     line["user_agent"] = escape_invalid_utf8(entry.user_agent);
   }

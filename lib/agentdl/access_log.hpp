@@ -22,6 +22,8 @@ struct AccessEntry
   std::string_view route;
   std::string_view token_name; // the configured name, never the token
   std::string_view user_agent;
+  std::string_view location;    // a redirect's Location; empty for other answers
+  bool location_signed = false; // the Location is signed: its query is not written
 };
 
 // Returns `target` with the values of query parameters that carry secrets

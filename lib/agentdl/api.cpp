@@ -173,13 +173,17 @@ ApiResponse json_response(std::string body, Route route)
   return response;
 }
 
-ApiResponse redirect(const Catalog& catalog, const Resolution& resolution, Route route)
+ApiResponse redirect(const Catalog& catalog,
+                     const Resolution& resolution,
+                     Route route,
+                     SignedLocation location)
 {
   ApiResponse response;
   response.status = 302;
   response.route = route_name(route);
+  response.location_signed = location.expires_at.has_value();
   const auto& artifact = *resolution.artifact;
-  response.headers.emplace_back("Location", artifact.location);
+  response.headers.emplace_back("Location", std::move(location.url));
   response.headers.emplace_back("X-Release-Version", resolution.release->version.str());
   if (!artifact.sha256.empty()) {
     response.headers.emplace_back("X-Artifact-Sha256", artifact.sha256);
@@ -199,6 +203,20 @@ ApiResponse redirect(const Catalog& catalog, const Resolution& resolution, Route
   return response;
 }
 
+// Answers a resolved request: the redirect, or its JSON description (latest,
+// version), with the Location signed as of `now` when the catalog signs.
+ApiResponse answer_resolution(const Catalog& catalog,
+                              const Resolution& resolution,
+                              Route route,
+                              SystemTime now)
+{
+  auto location = location_of(catalog, *resolution.artifact, now);
+  if (route == Route::latest || route == Route::version) {
+    return json_response(resolution_json(resolution, location), route);
+  }
+  return redirect(catalog, resolution, route, std::move(location));
+}
+
 Error forbidden(std::string message, std::vector<Detail> details)
 {
   return Error(Errc::forbidden, std::move(message), std::move(details));
@@ -208,7 +226,8 @@ Error forbidden(std::string message, std::vector<Detail> details)
 Expected<ApiResponse> answer(const Snapshot& snapshot,
                              const Caller& caller,
                              const Match& match,
-                             const Params& params)
+                             const Params& params,
+                             SystemTime now)
 {
   const auto& catalog = snapshot.catalog();
   switch (match.route) {
@@ -232,8 +251,7 @@ Expected<ApiResponse> answer(const Snapshot& snapshot,
       if (!resolution) {
         return std::unexpected(std::move(resolution).error());
       }
-      return match.route == Route::latest ? json_response(resolution_json(*resolution), match.route)
-                                          : redirect(catalog, *resolution, match.route);
+      return answer_resolution(catalog, *resolution, match.route, now);
     }
     case Route::download_version:
     case Route::version: {
@@ -270,9 +288,7 @@ Expected<ApiResponse> answer(const Snapshot& snapshot,
       if (!resolution) {
         return std::unexpected(std::move(resolution).error());
       }
-      return match.route == Route::version
-               ? json_response(resolution_json(*resolution), match.route)
-               : redirect(catalog, *resolution, match.route);
+      return answer_resolution(catalog, *resolution, match.route, now);
     }
     case Route::releases: {
       std::optional<ChannelId> channel;
@@ -354,7 +370,7 @@ ApiResponse handle(const Snapshot& snapshot, const ApiRequest& request, const Ap
     response = error_response(matched.error(), route); // a malformed version segment: 400
   } else if (!params) {
     response = error_response(params.error(), route);
-  } else if (auto answered = answer(snapshot, *caller, **matched, *params)) {
+  } else if (auto answered = answer(snapshot, *caller, **matched, *params, context.now)) {
     response = std::move(*answered);
   } else {
     response = error_response(answered.error(), route);

@@ -32,7 +32,8 @@ struct ApiResponse
   std::string body;                               // the body, unless shared_body is set
   std::shared_ptr<const std::string> shared_body; // a body shared with other responses
   std::string_view route = "unknown";             // for metrics and the access log
-  std::string_view token_name; // the name of the caller's token, for the access log
+  std::string_view token_name;  // the name of the caller's token, for the access log
+  bool location_signed = false; // the Location carries a signature: log it without its query
 
   // Returns the body: shared_body's if set, else body.
   std::string_view content() const { return shared_body ? *shared_body : body; }
@@ -42,6 +43,7 @@ struct ApiResponse
 struct ApiContext
 {
   std::function<std::string()> metrics; // renders /metrics; empty: metrics are off
+  SystemTime now{};                     // the time signed Locations are signed as of
 };
 
 // Answers `request` from `snapshot`: routing, method, authentication (401),

@@ -1,6 +1,7 @@
 #include <agentdl/catalog.hpp>
 
 #include <algorithm>
+#include <tuple>
 
 namespace agentdl {
 
@@ -122,6 +123,28 @@ std::string_view signing_name(Signing signing)
       return "s3";
   }
   return "none";
+}
+
+bool StorageSettings::operator==(const StorageSettings& other) const
+{
+  return std::tie(base_url, signing, expires, secret_env, previous_secret_env, secret_file, s3) ==
+           std::tie(other.base_url,
+                    other.signing,
+                    other.expires,
+                    other.secret_env,
+                    other.previous_secret_env,
+                    other.secret_file,
+                    other.s3) &&
+         (signer == nullptr) == (other.signer == nullptr) &&
+         (link_verifier == nullptr) == (other.link_verifier == nullptr);
+}
+
+SignedLocation location_of(const Catalog& catalog, const Artifact& artifact, SystemTime now)
+{
+  if (!catalog.storage.signer) {
+    return { artifact.location, std::nullopt };
+  }
+  return catalog.storage.signer->sign(artifact.location, now);
 }
 
 } // namespace agentdl

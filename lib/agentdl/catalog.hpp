@@ -2,20 +2,25 @@
 // the daemon's settings, loaded whole from one TOML file and immutable after.
 #pragma once
 
+#include <agentdl/config.hpp>
 #include <agentdl/error.hpp>
 #include <agentdl/settings.hpp>
+#include <agentdl/signing/signer.hpp>
 #include <agentdl/version.hpp>
 
 #include <array>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace agentdl {
+
+class HmacVerifier;
 
 // Index into Catalog::platforms, Catalog::archs or Catalog::channels.
 using PlatformId = std::uint16_t;
@@ -106,10 +111,17 @@ struct StorageSettings
   Signing signing = Signing::none;
   std::chrono::seconds expires{ 900 };
   std::string secret_env;
+  std::string previous_secret_env;
   std::string secret_file;
   S3Settings s3;
+  // Made at load from the settings and the secrets, which only they hold:
+  // nullptr when signing is "none".
+  std::shared_ptr<const Signer> signer;
+  std::shared_ptr<const HmacVerifier> link_verifier; // signing = "hmac": checks links
 
-  bool operator==(const StorageSettings&) const = default;
+  // Tells whether two are equal in their settings (the signers hold only what
+  // the settings and the environment gave them).
+  bool operator==(const StorageSettings& other) const;
 };
 
 enum class AuthMode
@@ -192,12 +204,25 @@ struct Catalog
   bool operator==(const Catalog&) const = default;
 };
 
+// What loading a catalog may read besides its text.
+struct LoadOptions
+{
+  GetEnv getenv; // the environment, for secrets; empty: the process's own
+};
+
 // Parses catalog `text`; `source_name` is used in error messages
-// ("agentdl.toml:41:3: ..."). Fails with Errc::config; never half-loads.
-Expected<Catalog> parse_catalog(std::string_view text, std::string_view source_name);
+// ("agentdl.toml:41:3: ..."), and its folder is where a relative
+// secret_file is found. Fails with Errc::config; never half-loads.
+Expected<Catalog> parse_catalog(std::string_view text,
+                                std::string_view source_name,
+                                const LoadOptions& options = {});
 
 // Reads and parses the catalog file at `path`.
-Expected<Catalog> load_catalog(const std::filesystem::path& path);
+Expected<Catalog> load_catalog(const std::filesystem::path& path, const LoadOptions& options = {});
+
+// Returns the Location of `artifact` as of `now`: its URL, signed when the
+// catalog signs (CONTRACT section 5).
+SignedLocation location_of(const Catalog& catalog, const Artifact& artifact, SystemTime now);
 
 // Returns `text` with ASCII letters lowercased: names match case-insensitively.
 std::string lowercase(std::string_view text);

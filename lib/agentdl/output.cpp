@@ -1,4 +1,5 @@
 #include <agentdl/output.hpp>
+#include <agentdl/rfc3339.hpp>
 #include <agentdl/utf8.hpp>
 
 #include <boost/json/array.hpp>
@@ -79,7 +80,7 @@ boost::json::object release_object(const Catalog& catalog, std::size_t index)
 
 } // namespace
 
-std::string resolution_json(const Resolution& resolution)
+std::string resolution_json(const Resolution& resolution, const SignedLocation& location)
 {
   boost::json::object out;
   out["version"] = resolution.release->version.str();
@@ -87,10 +88,13 @@ std::string resolution_json(const Resolution& resolution)
     resolution.channel ? boost::json::value(resolution.channel->name) : boost::json::value(nullptr);
   out["platform"] = resolution.platform->name;
   out["arch"] = resolution.arch;
-  out["url"] = resolution.artifact->location;
+  out["url"] = location.url;
   out["filename"] = resolution.artifact->filename;
   out["sha256"] = sha256_value(*resolution.artifact);
   out["size"] = size_value(*resolution.artifact);
+  if (location.expires_at) {
+    out["expires_at"] = rfc3339(*location.expires_at);
+  }
   return boost::json::serialize(out);
 }
 

@@ -12,10 +12,11 @@
 
 namespace agentdl {
 
-// Returns the JSON object of `resolution`: version, channel (null for a
-// version query), platform, arch, url, filename, sha256 and size (null when
-// unknown).
-std::string resolution_json(const Resolution& resolution);
+// Returns the JSON object of `resolution` handed out at `location`: version,
+// channel (null for a version query), platform, arch, url, filename, sha256
+// and size (null when unknown), and expires_at (RFC 3339, UTC) when the
+// location is signed.
+std::string resolution_json(const Resolution& resolution, const SignedLocation& location);
 
 // Returns the release list of the contract's list route: "releases", the
 // releases of `channel` (all when absent) that `scope` may read, newest

@@ -64,7 +64,7 @@ BAD = [
     ("unknown key in storage",
      [("base_url =", "baseurl =")],
      '10:1: unknown key "baseurl" in [storage] (expected one of: base_url, signing, expires, '
-     "secret_env, secret_file, s3)"),
+     "secret_env, previous_secret_env, secret_file, s3)"),
     ("unknown key in a release",
      [('channels = ["stable"]', 'channel = ["stable"]')],
      '13:1: unknown key "channel" in [[releases]] (expected one of: version, channels, '

@@ -57,3 +57,24 @@ TEST_CASE("access_log: bytes that are not UTF-8 are escaped, so every line is JS
         R"j( \\xC0\\xAE"})j"
         "\n");
 }
+
+TEST_CASE("access_log: a redirect's Location, without the query when it is signed")
+{
+  agentdl::AccessEntry entry;
+  entry.time = std::chrono::system_clock::time_point(1'790'000'000'000ms);
+  entry.remote = "127.0.0.1:1";
+  entry.method = "GET";
+  entry.target = "/v2/agent-releases/1.8.3/download?platform=windows";
+  entry.status = 302;
+  entry.route = "download_version";
+  entry.location = "https://bucket.s3.amazonaws.com/a.msi?X-Amz-Credential=AKID&X-Amz-Signature=f";
+  entry.location_signed = true;
+  const auto line = agentdl::access_log_line(entry);
+  CHECK(line.find(R"j("location":"https://bucket.s3.amazonaws.com/a.msi")j") != std::string::npos);
+  CHECK(line.find("AKID") == std::string::npos);
+  CHECK(line.find("X-Amz") == std::string::npos);
+  entry.location = "https://dl.example.com/a.msi?v=2";
+  entry.location_signed = false;
+  CHECK(agentdl::access_log_line(entry).find(
+          R"j("location":"https://dl.example.com/a.msi?v=2")j") != std::string::npos);
+}

@@ -1,5 +1,7 @@
 #include <agentdl/api.hpp>
 #include <agentdl/catalog.hpp>
+#include <agentdl/crypto.hpp>
+#include <agentdl/signing/hmac.hpp>
 #include <agentdl/token.hpp>
 
 #include <boost/json/parse.hpp>
@@ -69,6 +71,14 @@ channels = ["stable"]
 agentdl::Catalog load(const std::string& text)
 {
   auto c = agentdl::parse_catalog(text, "t.toml");
+  REQUIRE_MESSAGE(c.has_value(), c.error().message);
+  return std::move(*c);
+}
+
+// Loads `text` with the environment `getenv` (for secrets).
+agentdl::Catalog load_with(const std::string& text, agentdl::GetEnv getenv)
+{
+  auto c = agentdl::parse_catalog(text, "t.toml", { .getenv = std::move(getenv) });
   REQUIRE_MESSAGE(c.has_value(), c.error().message);
   return std::move(*c);
 }
@@ -593,5 +603,55 @@ TEST_CASE("api: one rendering of a release list per snapshot and scope")
     const auto r = agentdl::handle(other, { "GET", "/v2/agent-releases", "Bearer all-token" }, {});
     CHECK(r.shared_body != first.shared_body);
     CHECK(*r.shared_body == *first.shared_body);
+  }
+}
+
+TEST_CASE("api: signed Locations are signed per request, as of the context's time")
+{
+  REQUIRE(agentdl::crypto_init().has_value());
+  auto text = k_catalog;
+  text.replace(text.find("[auth]\n"),
+               7,
+               "signing = \"hmac\"\nsecret_env = \"LINK_SECRET\"\nexpires = \"15m\"\n[auth]\n");
+  const agentdl::Snapshot signing(
+    load_with(text, [](std::string_view name) -> std::optional<std::string> {
+      return name == "LINK_SECRET" ? std::optional<std::string>("link-secret") : std::nullopt;
+    }));
+  const auto at = [](long long unix_seconds) {
+    return agentdl::SystemTime(std::chrono::seconds(unix_seconds));
+  };
+  const auto ask = [&](std::string_view target, agentdl::SystemTime now) {
+    return agentdl::handle(
+      signing, { "GET", target, "Bearer all-token" }, { .metrics = {}, .now = now });
+  };
+  const auto path = "/agent/windows/1.8.3/ScalepadAgent-1.8.3.msi";
+  SUBCASE("the redirect: signed, no-store")
+  {
+    const auto r = ask("/v2/agent-releases/1.8.3/download?platform=windows", at(1700000000));
+    CHECK(r.status == 302);
+    CHECK(r.location_signed);
+    CHECK(header(r, "Location") == "https://downloads.example.com" + std::string(path) +
+                                     "?expires=1700000900&sig=" +
+                                     agentdl::hmac_link_signature("link-secret", path, 1700000900));
+    CHECK(header(r, "Cache-Control") == "no-store");
+    // A minute later, another expiry and another signature.
+    const auto later = ask("/v2/agent-releases/1.8.3/download?platform=windows", at(1700000060));
+    CHECK(header(later, "Location")->find("?expires=1700000960&sig=") != std::string::npos);
+  }
+  SUBCASE("the JSON answer: the signed url and expires_at")
+  {
+    const auto r = ask("/v2/agent-releases/latest?platform=windows", at(1700000000));
+    CHECK(r.status == 200);
+    CHECK(r.body.ends_with(
+      R"j(?expires=1700000900&sig=)j" +
+      agentdl::hmac_link_signature("link-secret", path, 1700000900) +
+      R"j(","filename":"ScalepadAgent-1.8.3.msi",)j"
+      R"j("sha256":"025ecf8e4285648936105c55a3404cfe9e813be30b2028d6cf20e0af44bc95be",)j"
+      R"j("size":48213504,"expires_at":"2023-11-14T22:28:20Z"})j"));
+  }
+  SUBCASE("unsigned catalogs: the Location as it is, not marked signed")
+  {
+    const auto r = get("/v2/agent-releases/1.8.3/download?platform=windows");
+    CHECK_FALSE(r.location_signed);
   }
 }

@@ -1,10 +1,13 @@
 #include <agentdl/catalog.hpp>
 #include <agentdl/catalog/parse.hpp>
+#include <agentdl/crypto.hpp>
+#include <agentdl/signing/hmac.hpp>
 
 #include <doctest/doctest.h>
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 
 using agentdl::Catalog;
@@ -36,11 +39,11 @@ int g_read_both_ways = 0;
 // Parses `text` both ways the loader can, whole and one [[releases]] block at
 // a time, and checks that they agree: the same catalog, or the same error.
 // Every test catalog runs through both paths, and through parse_catalog's pick.
-agentdl::Expected<Catalog> parse(const std::string& text)
+agentdl::Expected<Catalog> parse(const std::string& text, const agentdl::LoadOptions& options = {})
 {
   ++g_parsed;
-  auto whole = agentdl::catalog_detail::parse_whole(text, "t.toml");
-  if (const auto blocks = agentdl::catalog_detail::parse_in_blocks(text, "t.toml")) {
+  auto whole = agentdl::catalog_detail::parse_whole(text, "t.toml", options);
+  if (const auto blocks = agentdl::catalog_detail::parse_in_blocks(text, "t.toml", options)) {
     ++g_read_both_ways;
     REQUIRE(blocks->has_value() == whole.has_value());
     if (whole) {
@@ -49,7 +52,7 @@ agentdl::Expected<Catalog> parse(const std::string& text)
       CHECK(blocks->error().message == whole.error().message);
     }
   }
-  const auto picked = agentdl::parse_catalog(text, "t.toml");
+  const auto picked = agentdl::parse_catalog(text, "t.toml", options);
   REQUIRE(picked.has_value() == whole.has_value());
   if (whole) {
     CHECK(*picked == *whole);
@@ -585,11 +588,8 @@ TEST_CASE("catalog: validation errors name file, line and column")
     CHECK(error_of("[storage]\nbase_url = \"downloads.example.com\"\n") ==
           "t.toml:2:12: base_url \"downloads.example.com\" is not a valid absolute URL");
   }
-  SUBCASE("unsupported signing")
+  SUBCASE("unknown signing")
   {
-    CHECK(error_of("[storage]\nsigning = \"s3\"\n") ==
-          "t.toml:2:11: signing = \"s3\" is not supported by this version of agentdl (supported: "
-          "none)");
     CHECK(error_of("[storage]\nsigning = \"md5\"\n") ==
           "t.toml:2:11: unknown signing \"md5\" (expected one of: none, hmac, nginx-secure-link, "
           "s3)");
@@ -726,4 +726,171 @@ TEST_CASE("catalog: the test catalogs above were read both ways")
   // catalogs of this file. None would mean the comparison never ran.
   CAPTURE(g_parsed);
   CHECK(g_read_both_ways * 4 >= g_parsed * 3);
+}
+
+namespace {
+
+// An environment of the test's own, for the secrets.
+agentdl::LoadOptions with_env(std::map<std::string, std::string> variables)
+{
+  return { .getenv = [variables =
+                        std::move(variables)](std::string_view name) -> std::optional<std::string> {
+    const auto it = variables.find(std::string(name));
+    return it == variables.end() ? std::nullopt : std::optional(it->second);
+  } };
+}
+
+// A catalog with one artifact at https://bucket.example/agent/a.msi, its
+// [storage] table given whole.
+std::string signed_catalog(const std::string& storage)
+{
+  return "[platforms.linux]\narchs = [\"x86_64\"]\n[channels.stable]\n" + storage +
+         "\n[[releases]]\nversion = \"1.0\"\nchannels = [\"stable\"]\n"
+         "  [[releases.artifacts]]\n  platform = \"linux\"\n  arch = \"x86_64\"\n"
+         "  path = \"a.msi\"\n";
+}
+
+std::string signing_error(const std::string& storage, const agentdl::LoadOptions& options)
+{
+  const auto loaded = parse(signed_catalog(storage), options);
+  REQUIRE_FALSE(loaded.has_value());
+  CHECK(loaded.error().code == Errc::config);
+  return loaded.error().message;
+}
+
+const agentdl::SystemTime k_now{ std::chrono::seconds(1700000000) };
+
+} // namespace
+
+TEST_CASE("catalog: signed locations, their settings and secrets")
+{
+  REQUIRE(agentdl::crypto_init().has_value());
+  const std::string base = "[storage]\nbase_url = \"https://bucket.example/agent/\"\n";
+  const auto aws = with_env({ { "AWS_ACCESS_KEY_ID", "AKID" },
+                              { "AWS_SECRET_ACCESS_KEY", "SECRET-NEVER-SHOWN" },
+                              { "LINK_SECRET", "link-secret" },
+                              { "OLD_SECRET", "old-secret" },
+                              { "EMPTY", "" } });
+  SUBCASE("s3: the Location is presigned; unsigned without signing")
+  {
+    const auto catalog = load(signed_catalog(base));
+    CHECK(agentdl::location_of(catalog, catalog.releases[0].artifacts[0], k_now).url ==
+          "https://bucket.example/agent/a.msi");
+    const auto s3 =
+      parse(signed_catalog(
+              base + "signing = \"s3\"\nexpires = \"7d\"\n[storage.s3]\nregion = \"eu-west-1\"\n"),
+            aws);
+    REQUIRE_MESSAGE(s3.has_value(), s3.error().message);
+    const auto location = agentdl::location_of(*s3, s3->releases[0].artifacts[0], k_now);
+    CHECK(location.url.starts_with(
+      "https://bucket.example/agent/a.msi?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential="
+      "AKID%2F20231114%2Feu-west-1%2Fs3%2Faws4_request&X-Amz-Date=20231114T221320Z&"
+      "X-Amz-Expires=604800&"));
+    CHECK(location.expires_at == k_now + std::chrono::days(7));
+  }
+  SUBCASE("s3: the region from AWS_REGION, else AWS_DEFAULT_REGION")
+  {
+    const auto s3 = parse(signed_catalog(base + "signing = \"s3\"\n"),
+                          with_env({ { "AWS_ACCESS_KEY_ID", "A" },
+                                     { "AWS_SECRET_ACCESS_KEY", "S" },
+                                     { "AWS_DEFAULT_REGION", "ap-south-1" } }));
+    REQUIRE_MESSAGE(s3.has_value(), s3.error().message);
+    CHECK(
+      agentdl::location_of(*s3, s3->releases[0].artifacts[0], k_now).url.find("%2Fap-south-1%2F") !=
+      std::string::npos);
+  }
+  SUBCASE("s3: errors")
+  {
+    CHECK(signing_error(base + "signing = \"s3\"\nexpires = \"8d\"\n[storage.s3]\nregion = \"r\"\n",
+                        aws) == "t.toml:7:11: expires = \"691200s\" is longer than S3 allows for a "
+                                "presigned URL (at most 7d)");
+    CHECK(signing_error(base + "signing = \"s3\"\n[storage.s3]\nregion = \"r\"\n", with_env({})) ==
+          "t.toml:7:1: signing = \"s3\": environment variable AWS_ACCESS_KEY_ID is not set");
+    CHECK(signing_error(base + "signing = \"s3\"\n[storage.s3]\nregion = \"r\"\n"
+                               "secret_access_key_env = \"EMPTY\"\n",
+                        aws) ==
+          "t.toml:7:1: signing = \"s3\": environment variable EMPTY is empty");
+    CHECK(
+      signing_error(base + "signing = \"s3\"\n",
+                    with_env({ { "AWS_ACCESS_KEY_ID", "A" }, { "AWS_SECRET_ACCESS_KEY", "S" } })) ==
+      "t.toml:4:1: signing = \"s3\" needs a region: [storage.s3] region = \"us-east-1\", or "
+      "AWS_REGION");
+    CHECK(signing_error(base + "signing = \"s3\"\nsecret_env = \"LINK_SECRET\"\n", aws) ==
+          "t.toml:7:14: secret_env is for hmac and nginx-secure-link; signing = \"s3\" reads the "
+          "AWS variables ([storage.s3])");
+  }
+  SUBCASE("nginx-secure-link and hmac: secrets from a variable or a file")
+  {
+    const auto nginx = parse(
+      signed_catalog(base + "signing = \"nginx-secure-link\"\nsecret_env = \"LINK_SECRET\"\n"),
+      aws);
+    REQUIRE_MESSAGE(nginx.has_value(), nginx.error().message);
+    CHECK(agentdl::location_of(*nginx, nginx->releases[0].artifacts[0], k_now)
+            .url.starts_with("https://bucket.example/agent/a.msi?md5="));
+    CHECK_FALSE(nginx->storage.link_verifier);
+
+    const auto dir = std::filesystem::temp_directory_path() / "agentdl-test-secrets";
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir / "secrets") << "file-secret\r\n\nolder-secret\n";
+    std::ofstream(dir / "blank") << "\n\n";
+    const auto from_file = parse(signed_catalog(base + "signing = \"hmac\"\nsecret_file = \"" +
+                                                (dir / "secrets").string() + "\"\n"),
+                                 aws);
+    REQUIRE_MESSAGE(from_file.has_value(), from_file.error().message);
+    REQUIRE(from_file->storage.link_verifier);
+    const auto url =
+      agentdl::location_of(*from_file, from_file->releases[0].artifacts[0], k_now).url;
+    CHECK(url.find(agentdl::hmac_link_signature("file-secret", "/agent/a.msi", 1700000900)) !=
+          std::string::npos);
+    // The older secret verifies too.
+    CHECK(from_file->storage.link_verifier->check(
+            "/agent/a.msi",
+            "expires=1700000900&sig=" +
+              agentdl::hmac_link_signature("older-secret", "/agent/a.msi", 1700000900),
+            k_now) == agentdl::LinkCheck::valid);
+
+    const auto rotated = parse(signed_catalog(base + "signing = \"hmac\"\nsecret_env = "
+                                                     "\"LINK_SECRET\"\nprevious_secret_env = "
+                                                     "\"OLD_SECRET\"\n"),
+                               aws);
+    REQUIRE_MESSAGE(rotated.has_value(), rotated.error().message);
+    CHECK(rotated->storage.link_verifier->check(
+            "/agent/a.msi",
+            "expires=1700000900&sig=" +
+              agentdl::hmac_link_signature("old-secret", "/agent/a.msi", 1700000900),
+            k_now) == agentdl::LinkCheck::valid);
+
+    CHECK(signing_error(base + "signing = \"hmac\"\nsecret_file = \"" + (dir / "blank").string() +
+                          "\"\n",
+                        aws) ==
+          "t.toml:7:15: secret_file \"" + (dir / "blank").string() + "\" holds no secret");
+    std::filesystem::remove_all(dir);
+  }
+  SUBCASE("nginx-secure-link and hmac: errors name the variable or the file, never a secret")
+  {
+    CHECK(signing_error(base + "signing = \"hmac\"\n", aws) ==
+          "t.toml:4:1: signing = \"hmac\" needs a secret: secret_env = \"VARIABLE\" or "
+          "secret_file = \"PATH\"");
+    CHECK(signing_error(base + "signing = \"hmac\"\nsecret_env = \"NOPE\"\n", aws) ==
+          "t.toml:7:14: secret_env: environment variable NOPE is not set");
+    CHECK(signing_error(base + "signing = \"nginx-secure-link\"\nsecret_env = \"EMPTY\"\n", aws) ==
+          "t.toml:7:14: secret_env: environment variable EMPTY is empty");
+    CHECK(signing_error(base + "signing = \"hmac\"\nsecret_env = \"LINK_SECRET\"\n"
+                               "previous_secret_env = \"NOPE\"\n",
+                        aws) ==
+          "t.toml:8:23: previous_secret_env: environment variable NOPE is not set");
+    CHECK(
+      signing_error(base + "signing = \"hmac\"\nsecret_file = \"/nonexistent/secret\"\n", aws) ==
+      "t.toml:7:15: cannot read secret_file \"/nonexistent/secret\": No such file or directory");
+    CHECK(signing_error(base + "signing = \"hmac\"\nsecret_file = \"/tmp\"\n", aws) ==
+          "t.toml:7:15: cannot read secret_file \"/tmp\": is a directory");
+    CHECK(signing_error(base + "signing = \"hmac\"\nsecret_env = \"LINK_SECRET\"\nsecret_file = "
+                               "\"x\"\n",
+                        aws) ==
+          "t.toml:8:15: signing = \"hmac\" takes secret_env or secret_file, not both");
+    CHECK(signing_error(base + "secret_env = \"LINK_SECRET\"\n", aws) ==
+          "t.toml:6:14: secret_env is for signed locations, but signing is \"none\"");
+    CHECK(signing_error(base + "signing = \"hmac\"\nsecret_env = \"LINK_SECRET\"\n[storage.s3]\n",
+                        aws) == "t.toml:8:1: [storage.s3] is for signing = \"s3\"");
+  }
 }

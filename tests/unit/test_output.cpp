@@ -45,14 +45,29 @@ TEST_CASE("output: resolution JSON")
 {
   const auto latest = agentdl::resolve(catalog(), { .platform = "windows" });
   REQUIRE(latest.has_value());
-  CHECK(agentdl::resolution_json(*latest) ==
+  const agentdl::SignedLocation unsigned_location{ latest->artifact->location, std::nullopt };
+  CHECK(agentdl::resolution_json(*latest, unsigned_location) ==
         R"({"version":"1.8.3","channel":"stable","platform":"windows","arch":"x86_64",)"
         R"("url":"https://dl.example.com/w/a.msi","filename":"a.msi",)"
         R"("sha256":"94d5550935517edc9fa5d056a94ea014853309056192232222d392a678671cbb",)"
         R"("size":48213504})");
   const auto versioned = agentdl::resolve(catalog(), { .version = "1.8.3", .platform = "windows" });
   REQUIRE(versioned.has_value());
-  CHECK(agentdl::resolution_json(*versioned).starts_with(R"({"version":"1.8.3","channel":null,)"));
+  CHECK(agentdl::resolution_json(*versioned, unsigned_location)
+          .starts_with(R"({"version":"1.8.3","channel":null,)"));
+  SUBCASE("a signed url, and when it expires")
+  {
+    const agentdl::SignedLocation signed_location{
+      "https://dl.example.com/w/a.msi?expires=1700000900&sig=x",
+      agentdl::SystemTime(std::chrono::seconds(1700000900))
+    };
+    CHECK(
+      agentdl::resolution_json(*latest, signed_location)
+        .ends_with(R"("url":"https://dl.example.com/w/a.msi?expires=1700000900&sig=x",)"
+                   R"("filename":"a.msi",)"
+                   R"("sha256":"94d5550935517edc9fa5d056a94ea014853309056192232222d392a678671cbb",)"
+                   R"("size":48213504,"expires_at":"2023-11-14T22:28:20Z"})"));
+  }
 }
 
 TEST_CASE("output: release list")

@@ -35,7 +35,8 @@ void load_default_channel(const TomlReader& in, const toml::table& root, Catalog
 // load_after_releases needs.
 std::vector<ChannelNodes> load_before_releases(const TomlReader& in,
                                                const toml::table& root,
-                                               Catalog& catalog)
+                                               Catalog& catalog,
+                                               const LoadOptions& options)
 {
   in.check_keys(root,
                 "the catalog",
@@ -52,7 +53,7 @@ std::vector<ChannelNodes> load_before_releases(const TomlReader& in,
   load_aliases(in, root, catalog);
   auto channel_nodes = load_channels(in, root, catalog);
   load_default_channel(in, root, catalog);
-  load_storage(in, root, catalog);
+  load_storage(in, root, catalog, options);
   load_server(in, root, catalog);
   load_mirror(in, root, catalog);
   return channel_nodes;
@@ -70,7 +71,8 @@ void load_after_releases(const TomlReader& in,
 }
 
 std::optional<Expected<Catalog>> parse_blocks(const std::vector<Block>& blocks,
-                                              std::string_view source_name)
+                                              std::string_view source_name,
+                                              const LoadOptions& options)
 {
   TomlReader in(source_name);
   toml::table head;
@@ -85,7 +87,7 @@ std::optional<Expected<Catalog>> parse_blocks(const std::vector<Block>& blocks,
   Catalog catalog;
   catalog.source = std::string(source_name);
   try {
-    const auto channel_nodes = load_before_releases(in, head, catalog);
+    const auto channel_nodes = load_before_releases(in, head, catalog, options);
     catalog.releases.reserve(blocks.size() - 1);
     for (std::size_t i = 1; i < blocks.size(); ++i) {
       toml::table block;
@@ -110,7 +112,9 @@ std::optional<Expected<Catalog>> parse_blocks(const std::vector<Block>& blocks,
 
 } // namespace
 
-Expected<Catalog> parse_whole(std::string_view text, std::string_view source_name)
+Expected<Catalog> parse_whole(std::string_view text,
+                              std::string_view source_name,
+                              const LoadOptions& options)
 {
   TomlReader in(source_name);
   toml::table root;
@@ -124,7 +128,7 @@ Expected<Catalog> parse_whole(std::string_view text, std::string_view source_nam
   Catalog catalog;
   catalog.source = std::string(source_name);
   try {
-    const auto channel_nodes = load_before_releases(in, root, catalog);
+    const auto channel_nodes = load_before_releases(in, root, catalog, options);
     if (const auto* releases = root.get("releases")) {
       load_release_array(in, *releases, catalog);
     }
@@ -136,29 +140,32 @@ Expected<Catalog> parse_whole(std::string_view text, std::string_view source_nam
 }
 
 std::optional<Expected<Catalog>> parse_in_blocks(std::string_view text,
-                                                 std::string_view source_name)
+                                                 std::string_view source_name,
+                                                 const LoadOptions& options)
 {
   const auto blocks = split_blocks(text);
   if (!blocks) {
     return std::nullopt;
   }
-  return parse_blocks(*blocks, source_name);
+  return parse_blocks(*blocks, source_name, options);
 }
 
 } // namespace catalog_detail
 
-Expected<Catalog> parse_catalog(std::string_view text, std::string_view source_name)
+Expected<Catalog> parse_catalog(std::string_view text,
+                                std::string_view source_name,
+                                const LoadOptions& options)
 {
   if (const auto blocks = catalog_detail::split_blocks(text);
       blocks && blocks->size() >= catalog_detail::k_min_blocks) {
-    if (auto loaded = catalog_detail::parse_blocks(*blocks, source_name)) {
+    if (auto loaded = catalog_detail::parse_blocks(*blocks, source_name, options)) {
       return std::move(*loaded);
     }
   }
-  return catalog_detail::parse_whole(text, source_name);
+  return catalog_detail::parse_whole(text, source_name, options);
 }
 
-Expected<Catalog> load_catalog(const std::filesystem::path& path)
+Expected<Catalog> load_catalog(const std::filesystem::path& path, const LoadOptions& options)
 {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
@@ -179,7 +186,7 @@ Expected<Catalog> load_catalog(const std::filesystem::path& path)
     return fail(Errc::config,
                 fmt::format("{}: cannot read: {}", path.string(), std::strerror(errno)));
   }
-  return parse_catalog(content, path.string());
+  return parse_catalog(content, path.string(), options);
 }
 
 } // namespace agentdl

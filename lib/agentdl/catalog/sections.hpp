@@ -69,8 +69,12 @@ void resolve_channels(const TomlReader& in,
                       const std::vector<ChannelNodes>& nodes,
                       Catalog& catalog);
 
-// [storage] and [mirror].
-void load_storage(const TomlReader& in, const toml::table& root, Catalog& catalog);
+// [storage] and [mirror]; the signer, with its secrets from the environment
+// or a file (`options`).
+void load_storage(const TomlReader& in,
+                  const toml::table& root,
+                  Catalog& catalog,
+                  const LoadOptions& options);
 void load_mirror(const TomlReader& in, const toml::table& root, Catalog& catalog);
 
 // [server].
