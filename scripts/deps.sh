@@ -8,7 +8,14 @@ packages=(
   libcli11-dev libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev
   libfmt-dev libtomlplusplus-dev doctest-dev libssl-dev libcurl4-openssl-dev
   libbenchmark-dev hyperfine clang-format
+  python3-botocore  # the reference the s3 signing tests compare with (/usr/bin/python3)
 )
+# node and npm run s3rver (scripts/s3rver.sh), the S3 server of the signing
+# tests; a node installed some other way is kept (s3rver needs node >= 20,
+# Debian 12 has 18: with it those tests are skipped and say so).
+if ! command -v node >/dev/null; then
+  packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -7,6 +7,14 @@ and stopped by the test's cleanup:
   the files under `root` as static files (Range requests included), with its
   config, pid, logs and temp folders in a private folder, in the foreground, one
   process, as the current user. `Nginx.requests()` parses its access log.
+  With `secure_link=SECRET` it serves only links signed for
+  ngx_http_secure_link_module (`secure_link_query` makes them): 403 for a
+  missing or bad md5, 410 for an expired link.
+
+- `start_s3rver(test, bucket, access_key_id, secret_access_key)`: s3rver, an
+  S3-compatible server on node that checks SigV4 signatures of presigned URLs
+  (path-style only), with one bucket and one key pair; objects are put by
+  writing files. The test is skipped when node (>= 20) or s3rver is missing.
 
 - `start_fault_server(test)`: a Python HTTP/1.1 server that serves payloads
   registered per path and can be told, request by request, to misbehave:
@@ -18,9 +26,12 @@ and stopped by the test's cleanup:
   that a test can assert what the client asked for (e.g. a resume's `bytes=K-`).
 """
 
+import base64
+import hashlib
 import http.server
 import os
 import re
+import shutil
 import socket
 import subprocess
 import threading
@@ -69,11 +80,34 @@ http {{
         listen 127.0.0.1:{port};
         server_name localhost;
         root {root};
-        location / {{
+        location / {{{location}
         }}
     }}
 }}
 """
+
+# The location's directives with `start_nginx(secure_link=SECRET)`: nginx's own
+# check of `md5` and `expires` (ngx_http_secure_link_module), as CONTRACT
+# section 5 says a signing = "nginx-secure-link" site configures it.
+_SECURE_LINK = """
+            secure_link $arg_md5,$arg_expires;
+            secure_link_md5 "$secure_link_expires$uri {secret}";
+            if ($secure_link = "") {{
+                return 403;
+            }}
+            if ($secure_link = "0") {{
+                return 410;
+            }}"""
+
+
+def secure_link_query(decoded_path, secret, expires):
+    """Returns the query `md5=...&expires=...` that nginx's secure_link accepts for
+    `decoded_path` (the URL path after percent-decoding, nginx's $uri) until the
+    unix time `expires`: md5 is the unpadded base64url MD5 of
+    "{expires}{decoded_path} {secret}" (CONTRACT section 5)."""
+    text = f"{expires}{decoded_path} {secret}".encode("utf-8")
+    md5 = base64.urlsafe_b64encode(hashlib.md5(text).digest()).decode("ascii").rstrip("=")
+    return f"md5={md5}&expires={expires}"
 
 _ACCESS = re.compile(r'^(\S+) (\S+) (\d+) "([^"]*)" "([^"]*)"$')
 
@@ -145,8 +179,18 @@ class Nginx:
         stop_process(self.proc)
 
 
-def start_nginx(test, root, prefix=None, attempts=5):
-    """Starts nginx serving `root` on 127.0.0.1:<ephemeral>; stopped in test's cleanup."""
+def start_nginx(test, root, prefix=None, attempts=5, secure_link=None):
+    """Starts nginx serving `root` on 127.0.0.1:<ephemeral>; stopped in test's cleanup.
+
+    With `secure_link` (a secret), a file is served only through a link made
+    by `secure_link_query` with that secret: 403 when md5 or expires is
+    missing or md5 is wrong, 410 when the link has expired.
+    """
+    location = ""
+    if secure_link is not None:
+        if re.search(r'["\\$\x00-\x1f]', secure_link):
+            raise ValueError(f"secret {secure_link!r} cannot be written in nginx.conf as is")
+        location = _SECURE_LINK.format(secret=secure_link)
     if prefix is None:
         prefix = os.path.join(test.tmp, "nginx")
     for sub in ("", "tmp", "logs"):
@@ -157,7 +201,8 @@ def start_nginx(test, root, prefix=None, attempts=5):
     for _ in range(attempts):
         port = free_port()
         with open(conf, "w", encoding="utf-8") as f:
-            f.write(_NGINX_CONF.format(prefix=prefix, port=port, root=os.path.abspath(root)))
+            f.write(_NGINX_CONF.format(prefix=prefix, port=port, root=os.path.abspath(root),
+                                       location=location))
         if os.path.exists(errlog):
             os.remove(errlog)
         out = open(os.path.join(prefix, "stdout+stderr"), "ab")
@@ -187,6 +232,101 @@ def start_nginx(test, root, prefix=None, attempts=5):
         if "Address already in use" not in last_error:
             test.fail(f"nginx exited with {proc.returncode}:\n{last_error}")
     test.fail(f"nginx could not bind a port in {attempts} attempts:\n{last_error}")
+
+
+# --------------------------------------------------------------------------- s3rver
+
+# The installed @20minutes/s3rver: AGENTDL_S3RVER (tests/blackbox/CMakeLists.txt
+# sets it), else where scripts/s3rver.sh installs it in the source tree.
+S3RVER_PACKAGE = os.environ.get("AGENTDL_S3RVER") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "build-deps", "s3rver",
+    "node_modules", "@20minutes", "s3rver")
+_S3RVER_JS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "s3rver.js")
+_S3RVER_NODE_MAJOR = 20  # the package's engines: node >= 20
+
+
+def s3rver_missing():
+    """Returns why s3rver cannot run here (for a skip), or None when it can."""
+    node = shutil.which("node")
+    if node is None:
+        return "node is not installed (scripts/deps.sh installs it)"
+    version = subprocess.run([node, "--version"], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, text=True).stdout.strip()
+    m = re.match(r"^v(\d+)\.", version)
+    if not m or int(m.group(1)) < _S3RVER_NODE_MAJOR:
+        return f"s3rver needs node >= {_S3RVER_NODE_MAJOR}, this one is {version or '?'}"
+    if not os.path.isfile(os.path.join(S3RVER_PACKAGE, "lib", "s3rver.js")):
+        return (f"s3rver is not installed in {os.path.normpath(S3RVER_PACKAGE)} "
+                "(scripts/s3rver.sh installs it)")
+    return None
+
+
+class S3rver:
+    def __init__(self, proc, directory, port, bucket, log):
+        self.proc = proc
+        self.log = log  # the file s3rver.js's stdout and stderr go to
+        self.directory = directory  # DATA_DIR: an object is DATA_DIR/BUCKET/KEY._S3rver_object
+        self.port = port
+        self.bucket = bucket
+
+    @property
+    def endpoint(self):
+        """The endpoint URL, without a trailing slash (botocore's endpoint_url)."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def bucket_url(self):
+        """The path-style URL of the bucket, with a trailing slash (a `base_url`)."""
+        return f"{self.endpoint}/{self.bucket}/"
+
+    def put(self, key, data):
+        """Stores the object `key` (bytes `data`) in the bucket."""
+        *dirs, name = key.split("/")
+        folder = os.path.join(self.directory, self.bucket, *dirs)
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, name + "._S3rver_object"), "wb") as f:
+            f.write(data)
+
+    def output(self):
+        try:
+            with open(self.log, encoding="utf-8", errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def stop(self):
+        return stop_process(self.proc)
+
+
+def start_s3rver(test, bucket, access_key_id, secret_access_key):
+    """Starts s3rver on 127.0.0.1:<ephemeral> with `bucket` and one key pair;
+    stopped in test's cleanup. Skips the test when it cannot run here."""
+    why = s3rver_missing()
+    if why is not None:
+        test.skipTest(why)
+    prefix = os.path.join(test.tmp, "s3rver")
+    directory = os.path.join(prefix, "data")
+    os.makedirs(directory, exist_ok=True)
+    out_path = os.path.join(prefix, "s3rver.out")
+    env = dict(os.environ, S3RVER_SECRET_ACCESS_KEY=secret_access_key)
+    with open(out_path, "wb") as out:
+        proc = subprocess.Popen(["node", _S3RVER_JS, S3RVER_PACKAGE, directory, bucket,
+                                 access_key_id],
+                                cwd=prefix, env=env, stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT)
+    server = S3rver(proc, directory, None, bucket, out_path)
+    test.addCleanup(server.stop)
+    deadline = time.monotonic() + 20
+    while True:
+        m = re.search(r"^port (\d+)$", server.output(), re.M)
+        if m:
+            server.port = int(m.group(1))
+            return server
+        if proc.poll() is not None:
+            test.fail(f"s3rver exited with {proc.returncode}:\n{server.output()}")
+        if time.monotonic() > deadline:
+            test.fail(f"s3rver is not listening after 20 s:\n{server.output()}")
+        time.sleep(0.05)
 
 
 # ------------------------------------------------------------------- fault server
