@@ -2,6 +2,8 @@
 
 #include <agentdl/crypto.hpp>
 
+#include <array>
+#include <atomic>
 #include <memory>
 #include <stdexcept>
 
@@ -145,6 +147,8 @@ Md5Digest md5(std::string_view data)
 HmacSha256::HmacSha256(std::span<const unsigned char> key)
   : m_keyed(keyed_context(key).release())
 {
+  static std::atomic<std::uint64_t> next_id{ 1 };
+  m_id = next_id.fetch_add(1, std::memory_order_relaxed);
 }
 
 HmacSha256::HmacSha256(std::string_view key)
@@ -160,14 +164,37 @@ HmacSha256::~HmacSha256()
 Sha256Digest HmacSha256::sign(std::string_view data) const
 {
   const auto& openssl = api();
-  // A copy of the keyed state: the key's pads are not computed again.
-  const MacContext ctx(openssl.mac_ctx_dup(mac_context(m_keyed)), openssl.mac_ctx_free);
+  // Each thread keeps copies of the keyed states it used last, and restarts
+  // one per message (EVP_MAC_init without a key keeps the key): the key's
+  // pads are not computed again, and nothing is allocated per message.
+  struct Copy
+  {
+    std::uint64_t id = 0;
+    MacContext ctx{ nullptr, nullptr };
+  };
+  thread_local std::array<Copy, 4> copies;
+  thread_local std::size_t next_slot = 0;
+  Copy* copy = nullptr;
+  for (auto& c : copies) {
+    if (c.id == m_id) {
+      copy = &c;
+    }
+  }
+  if (copy && openssl.mac_init(copy->ctx.get(), nullptr, 0, nullptr) != 1) {
+    copy = nullptr;
+  }
+  if (!copy) {
+    copy = &copies[next_slot++ % copies.size()];
+    copy->ctx = MacContext(openssl.mac_ctx_dup(mac_context(m_keyed)), openssl.mac_ctx_free);
+    copy->id = copy->ctx ? m_id : 0;
+  }
   Sha256Digest digest{};
   std::size_t length = 0;
-  if (!ctx ||
+  if (!copy->ctx ||
       openssl.mac_update(
-        ctx.get(), reinterpret_cast<const unsigned char*>(data.data()), data.size()) != 1 ||
-      openssl.mac_final(ctx.get(), digest.data(), &length, digest.size()) != 1) {
+        copy->ctx.get(), reinterpret_cast<const unsigned char*>(data.data()), data.size()) != 1 ||
+      openssl.mac_final(copy->ctx.get(), digest.data(), &length, digest.size()) != 1) {
+    copy->id = 0;
     throw std::runtime_error("libcrypto failed to compute an HMAC-SHA256");
   }
   return digest;

@@ -12,6 +12,7 @@
 #include <agentdl/error.hpp>
 
 #include <array>
+#include <cstdint>
 #include <span>
 #include <string_view>
 
@@ -65,7 +66,8 @@ public:
   Sha256Digest sign(std::string_view data) const;
 
 private:
-  void* m_keyed; // EVP_MAC_CTX, initialized with the key
+  void* m_keyed;      // EVP_MAC_CTX, initialized with the key
+  std::uint64_t m_id; // tells this key from others in the per-thread copies
 };
 
 // Returns HMAC-SHA256(`key`, `data`) once.

@@ -133,3 +133,23 @@ TEST_CASE("http_message: Host values")
     CHECK_FALSE(agentdl::valid_host(bad));
   }
 }
+
+TEST_CASE("http_message: CR, LF or NUL anywhere in a long value drops it")
+{
+  const std::string value(300, 'a');
+  for (const char bad : { '\r', '\n', '\0' }) {
+    for (const std::size_t at : { 0UL, 7UL, 8UL, 150UL, 295UL, 299UL }) {
+      CAPTURE(at);
+      auto tainted = value;
+      tainted[at] = bad;
+      agentdl::ApiResponse response;
+      response.headers.emplace_back("X-Long", tainted);
+      CHECK(head(response, { .date = k_date }).find("X-Long") == std::string::npos);
+    }
+  }
+  // Other bytes below 0x20 (a tab) and high bytes pass.
+  agentdl::ApiResponse fine;
+  fine.headers.emplace_back("X-Long", value + "\t\x1f\x7f\x80\xff" + value);
+  CHECK(head(fine, { .date = k_date }).find("X-Long: " + value + "\t\x1f\x7f\x80\xff" + value) !=
+        std::string::npos);
+}

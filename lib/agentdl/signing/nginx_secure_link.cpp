@@ -25,7 +25,7 @@ public:
   SignedLocation sign(std::string_view url, SystemTime now) const override
   {
     const auto expires = unix_seconds(now) + m_expires.count();
-    const auto parts = url_parts(url);
+    const auto& parts = url_parts(url);
     const auto digest = md5(fmt::format("{}{} {}", expires, parts.decoded_path, m_secret));
     return { add_query(url, fmt::format("md5={}&expires={}", base64url(digest), expires)),
              SystemTime(std::chrono::seconds(expires)) };

@@ -153,7 +153,7 @@ public:
 
   SignedLocation sign(std::string_view url, SystemTime now) const override
   {
-    const auto parts = url_parts(url);
+    const auto& parts = url_parts(url);
     const auto when = stamp(now);
     const std::string_view day(when.day.data(), when.day.size());
     const std::string_view time(when.time.data(), when.time.size());
@@ -215,12 +215,15 @@ public:
       return std::tie(a.key, a.value) < std::tie(b.key, b.value);
     });
 
-    std::string path;
-    path.reserve(parts.decoded_path.size() * 3 + 1);
+    // Scratch text, kept per thread: its memory is reused from one request to the next.
+    thread_local std::string path;
+    thread_local std::string canonical_request;
+    thread_local std::string string_to_sign;
+    path.clear();
+    canonical_request.clear();
+    string_to_sign.clear();
     append_encoded(path, parts.decoded_path.empty() ? "/" : parts.decoded_path, true);
 
-    std::string canonical_request;
-    canonical_request.reserve(path.size() + 512 + m_token.size());
     canonical_request += "GET\n";
     canonical_request += path;
     canonical_request += '\n';
@@ -236,8 +239,6 @@ public:
     canonical_request += parts.host;
     canonical_request += "\n\nhost\nUNSIGNED-PAYLOAD";
 
-    std::string string_to_sign;
-    string_to_sign.reserve(160);
     string_to_sign += "AWS4-HMAC-SHA256\n";
     string_to_sign += time;
     string_to_sign += '\n';

@@ -25,7 +25,7 @@ int hex_value(char c)
 
 // Split by hand rather than by Boost.URL's grammar: this runs once per signed
 // request, and the catalog has already checked every URL it holds.
-UrlParts url_parts(std::string_view url)
+const UrlParts& url_parts(std::string_view url)
 {
   const auto scheme_end = url.find("://");
   if (scheme_end == std::string_view::npos || scheme_end == 0) {
@@ -37,8 +37,11 @@ UrlParts url_parts(std::string_view url)
   const auto fragment = std::min(url.find('#', path_start), url.size());
   const auto path_end = std::min(query_mark, fragment);
 
-  UrlParts parts;
-  parts.origin = std::string(url.substr(0, path_start));
+  thread_local UrlParts parts;
+  parts.origin.assign(url.substr(0, path_start));
+  parts.host.clear();
+  parts.decoded_path.clear();
+  parts.query.clear();
   auto authority = url.substr(authority_start, path_start - authority_start);
   if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
     authority.remove_prefix(at + 1); // user info is no part of Host
@@ -51,7 +54,6 @@ UrlParts url_parts(std::string_view url)
     host = authority.substr(0, colon);
     port = authority.substr(colon + 1);
   }
-  parts.host.reserve(authority.size());
   for (const char c : host) {
     parts.host += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
   }
@@ -69,7 +71,6 @@ UrlParts url_parts(std::string_view url)
     parts.host += port;
   }
   const auto path = url.substr(path_start, path_end - path_start);
-  parts.decoded_path.reserve(path.size());
   for (std::size_t i = 0; i < path.size(); ++i) {
     if (path[i] == '%' && i + 2 < path.size() && hex_value(path[i + 1]) >= 0 &&
         hex_value(path[i + 2]) >= 0) {
@@ -80,7 +81,7 @@ UrlParts url_parts(std::string_view url)
     }
   }
   if (query_mark != std::string_view::npos && query_mark < fragment) {
-    parts.query = std::string(url.substr(query_mark + 1, fragment - query_mark - 1));
+    parts.query.assign(url.substr(query_mark + 1, fragment - query_mark - 1));
   }
   return parts;
 }

@@ -18,8 +18,9 @@ struct UrlParts
 };
 
 // Returns the parts of absolute `url`; throws std::invalid_argument if it is
-// not one (the catalog only holds checked URLs).
-UrlParts url_parts(std::string_view url);
+// not one (the catalog only holds checked URLs). The parts are the calling
+// thread's, reused by its next call: signing allocates nothing for them.
+const UrlParts& url_parts(std::string_view url);
 
 // Returns `url` with `params` (already encoded "a=1&b=2") added to its query.
 std::string add_query(std::string_view url, std::string_view params);
