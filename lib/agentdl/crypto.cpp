@@ -113,35 +113,36 @@ Sha256Digest Sha256::finish()
   return digest;
 }
 
-// Runs once per request in agentdl-serve: the context is made once per thread.
-Sha256Digest sha256(std::string_view data)
+namespace {
+
+// Returns the `Digest` (an array of its size) of `data` by `md`. It runs once
+// per request in agentdl-serve, so the context is made once per thread.
+template<typename Digest>
+Digest digest_of(const EVP_MD* md, std::string_view data, const char* name)
 {
   const auto& openssl = api();
   thread_local const std::unique_ptr<EVP_MD_CTX, decltype(openssl.md_ctx_free)> ctx(
     openssl.md_ctx_new(), openssl.md_ctx_free);
-  Sha256Digest digest{};
+  Digest digest{};
   unsigned int length = 0;
-  if (!sha256_md() || !ctx || openssl.digest_init(ctx.get(), sha256_md(), nullptr) != 1 ||
+  if (!md || !ctx || openssl.digest_init(ctx.get(), md, nullptr) != 1 ||
       openssl.digest_update(ctx.get(), data.data(), data.size()) != 1 ||
       openssl.digest_final(ctx.get(), digest.data(), &length) != 1) {
-    throw std::runtime_error("libcrypto failed to compute a SHA-256");
+    throw std::runtime_error(std::string("libcrypto failed to compute ") + name);
   }
   return digest;
 }
 
+} // namespace
+
+Sha256Digest sha256(std::string_view data)
+{
+  return digest_of<Sha256Digest>(sha256_md(), data, "a SHA-256");
+}
+
 Md5Digest md5(std::string_view data)
 {
-  const auto& openssl = api();
-  thread_local const std::unique_ptr<EVP_MD_CTX, decltype(openssl.md_ctx_free)> ctx(
-    openssl.md_ctx_new(), openssl.md_ctx_free);
-  Md5Digest digest{};
-  unsigned int length = 0;
-  if (!md5_md() || !ctx || openssl.digest_init(ctx.get(), md5_md(), nullptr) != 1 ||
-      openssl.digest_update(ctx.get(), data.data(), data.size()) != 1 ||
-      openssl.digest_final(ctx.get(), digest.data(), &length) != 1) {
-    throw std::runtime_error("libcrypto failed to compute an MD5");
-  }
-  return digest;
+  return digest_of<Md5Digest>(md5_md(), data, "an MD5");
 }
 
 HmacSha256::HmacSha256(std::span<const unsigned char> key)
