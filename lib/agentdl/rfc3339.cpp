@@ -3,28 +3,28 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
-#include <charconv>
-
 namespace agentdl {
 
 namespace {
 
-// Reads `digits` decimal digits at `at`, advancing it; nullopt if they are not there.
-std::optional<int> number(std::string_view text, std::size_t& at, std::size_t digits)
+// Reads `digits` decimal digits at `at` into `value`, advancing `at`; false if
+// they are not there. (Plain ints, not optionals: GCC 12 at -O2 warns that an
+// optional's value may be read uninitialized after the checks.)
+bool number(std::string_view text, std::size_t& at, std::size_t digits, int& value)
 {
   if (at + digits > text.size()) {
-    return std::nullopt;
+    return false;
   }
-  int value = 0;
+  value = 0;
   for (std::size_t i = 0; i < digits; ++i) {
     const char c = text[at + i];
     if (c < '0' || c > '9') {
-      return std::nullopt;
+      return false;
     }
     value = value * 10 + (c - '0');
   }
   at += digits;
-  return value;
+  return true;
 }
 
 bool expect(std::string_view text, std::size_t& at, std::string_view allowed)
@@ -47,13 +47,17 @@ std::optional<SystemTime> parse_rfc3339(std::string_view text)
 {
   using namespace std::chrono;
   std::size_t at = 0;
-  const auto y = number(text, at, 4);
-  const auto m = expect(text, at, "-") ? number(text, at, 2) : std::nullopt;
-  const auto d = expect(text, at, "-") ? number(text, at, 2) : std::nullopt;
-  const auto hh = expect(text, at, "Tt") ? number(text, at, 2) : std::nullopt;
-  const auto mm = expect(text, at, ":") ? number(text, at, 2) : std::nullopt;
-  const auto ss = expect(text, at, ":") ? number(text, at, 2) : std::nullopt;
-  if (!y || !m || !d || !hh || !mm || !ss) {
+  int y = 0;
+  int m = 0;
+  int d = 0;
+  int hh = 0;
+  int mm = 0;
+  int ss = 0;
+  const bool complete = number(text, at, 4, y) && expect(text, at, "-") && number(text, at, 2, m) &&
+                        expect(text, at, "-") && number(text, at, 2, d) && expect(text, at, "Tt") &&
+                        number(text, at, 2, hh) && expect(text, at, ":") &&
+                        number(text, at, 2, mm) && expect(text, at, ":") && number(text, at, 2, ss);
+  if (!complete) {
     return std::nullopt;
   }
   if (expect(text, at, ".")) {
@@ -71,20 +75,21 @@ std::optional<SystemTime> parse_rfc3339(std::string_view text)
       return std::nullopt;
     }
     const int sign = text[at++] == '-' ? -1 : 1;
-    const auto oh = number(text, at, 2);
-    const auto om = expect(text, at, ":") ? number(text, at, 2) : std::nullopt;
-    if (!oh || !om || *oh > 23 || *om > 59) {
+    int oh = 0;
+    int om = 0;
+    if (!number(text, at, 2, oh) || !expect(text, at, ":") || !number(text, at, 2, om) || oh > 23 ||
+        om > 59) {
       return std::nullopt;
     }
-    offset = sign * (*oh * 60 + *om);
+    offset = sign * (oh * 60 + om);
   }
-  const year_month_day date{ year(*y),
-                             month(static_cast<unsigned>(*m)),
-                             day(static_cast<unsigned>(*d)) };
-  if (at != text.size() || !date.ok() || *hh > 23 || *mm > 59 || *ss > 60) {
+  const year_month_day date{ year(y),
+                             month(static_cast<unsigned>(m)),
+                             day(static_cast<unsigned>(d)) };
+  if (at != text.size() || !date.ok() || hh > 23 || mm > 59 || ss > 60) {
     return std::nullopt;
   }
-  return sys_days(date) + hours(*hh) + minutes(*mm) + seconds(*ss) - minutes(offset);
+  return sys_days(date) + hours(hh) + minutes(mm) + seconds(ss) - minutes(offset);
 }
 
 } // namespace agentdl
