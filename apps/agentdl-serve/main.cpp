@@ -84,19 +84,28 @@ int serve_main(int argc, char** argv)
     print_error(path.error().message);
     return exit_code(Errc::config);
   }
-  auto catalog = agentdl::load_catalog(*path);
-  if (!catalog) {
-    print_error(catalog.error().message);
-    return exit_code(Errc::config);
-  }
+  agentdl::LoadOptions options;
   std::vector<agentdl::ListenAddress> addresses;
-  for (const auto& text : listen.empty() ? catalog->server.listen : listen) {
+  for (const auto& text : listen) {
     auto address = agentdl::parse_listen_address(text);
     if (!address) {
       print_error(fmt::format("--listen \"{}\" {}", text, address.error()));
       return exit_code(Errc::usage);
     }
     addresses.push_back(std::move(*address));
+  }
+  if (!listen.empty()) {
+    options.listen = listen; // --listen replaces [server] listen, in every load
+  }
+  auto catalog = agentdl::load_catalog(*path, options);
+  if (!catalog) {
+    print_error(catalog.error().message);
+    return exit_code(Errc::config);
+  }
+  if (addresses.empty()) {
+    for (const auto& text : catalog->server.listen) {
+      addresses.push_back(*agentdl::parse_listen_address(text)); // checked at load
+    }
   }
   if (check) {
     fmt::print("{}: ok ({} releases)\n", path->string(), catalog->releases.size());
@@ -114,7 +123,7 @@ int serve_main(int argc, char** argv)
   agentdl::serve::State state(path->string(),
                               std::make_shared<const agentdl::Snapshot>(std::move(*catalog)),
                               std::move(*log_file),
-                              !listen.empty());
+                              std::move(options));
   return agentdl::serve::run_server(state, addresses);
 }
 

@@ -80,12 +80,12 @@ int run_server(State& state, const std::vector<ListenAddress>& listen)
     const auto endpoint = resolve_endpoint(ioc, address, error);
     if (!endpoint) {
       log_error(fmt::format("error: cannot listen on {}: {}", text, error));
-      return 5;
+      return exit_code(Errc::network);
     }
     auto listener = std::make_shared<Listener>(ioc, state, registry);
     if (auto failure = listener->open(*endpoint)) {
       log_error(fmt::format("error: cannot listen on {}: {}", text, *failure));
-      return 5;
+      return exit_code(Errc::network);
     }
     listeners.push_back(std::move(listener));
   }
@@ -105,7 +105,7 @@ int run_server(State& state, const std::vector<ListenAddress>& listen)
 
   net::steady_timer drain_timer(ioc);
   Clock::time_point drain_deadline;
-  int exit_code = 0;
+  int status = 0; // the exit code: 1 when a second signal cut the drain short
   std::vector<std::string> listening; // the addresses bound, as announced
   std::function<void()> check_drained = [&] {
     if (state.metrics().connections() == 0) {
@@ -157,7 +157,7 @@ int run_server(State& state, const std::vector<ListenAddress>& listen)
       log_error(fmt::format("{} during the drain: exiting now, cutting {}",
                             name,
                             connections(state.metrics().connections())));
-      exit_code = 1;
+      status = exit_code(Errc::internal);
       ioc.stop();
       return;
     }
@@ -175,6 +175,14 @@ int run_server(State& state, const std::vector<ListenAddress>& listen)
   };
   signals.async_wait(on_signal);
 
+  // Links to this server's /files/ follow the address really bound (port 0
+  // made real), before any request is answered.
+  if (const auto bound =
+        state.set_bound_address(endpoint_text(listeners.front()->local_endpoint()));
+      !bound) {
+    log_error(fmt::format("error: {}", bound.error()));
+    return exit_code(Errc::config);
+  }
   for (auto& listener : listeners) {
     listener->start();
     listening.push_back(endpoint_text(listener->local_endpoint()));
@@ -200,8 +208,8 @@ int run_server(State& state, const std::vector<ListenAddress>& listen)
   for (auto& thread : pool) {
     thread.join();
   }
-  log_error(exit_code == 0 ? "stopped" : "stopped before the drain ended");
-  return exit_code;
+  log_error(status == 0 ? "stopped" : "stopped before the drain ended");
+  return status;
 }
 
 } // namespace agentdl::serve

@@ -36,9 +36,9 @@ LogFile::~LogFile()
 State::State(std::string config_path,
              std::shared_ptr<const Snapshot> snapshot,
              std::shared_ptr<LogFile> access_log,
-             bool listen_overridden)
+             LoadOptions load_options)
   : m_config_path(std::move(config_path))
-  , m_listen_overridden(listen_overridden)
+  , m_load_options(std::move(load_options))
   , m_snapshot(std::move(snapshot))
   , m_start_settings(m_snapshot.load()->catalog().server)
   , m_log_file(std::move(access_log))
@@ -69,10 +69,30 @@ void State::apply(const ServerSettings& settings)
   m_metrics_enabled.store(settings.metrics, std::memory_order_relaxed);
 }
 
+std::expected<void, std::string> State::set_bound_address(std::string address)
+{
+  {
+    std::lock_guard lock(m_reload_mutex);
+    m_load_options.bound_address = std::move(address);
+  }
+  const auto& catalog = snapshot()->catalog();
+  // Only a mirror's links to /files/ can change, and only when the address
+  // bound is not the one written (port 0, a host name).
+  if (catalog.mirror.root.empty() ||
+      catalog.server.listen.front() == m_load_options.bound_address) {
+    return {};
+  }
+  auto reloaded = reload();
+  if (!reloaded) {
+    return std::unexpected(reloaded.error());
+  }
+  return {};
+}
+
 std::expected<ReloadReport, std::string> State::reload()
 {
   std::lock_guard lock(m_reload_mutex);
-  auto loaded = load_catalog(m_config_path);
+  auto loaded = load_catalog(m_config_path, m_load_options);
   if (!loaded) {
     m_metrics.count_reload(false);
     return std::unexpected(loaded.error().message);
@@ -95,14 +115,15 @@ std::expected<ReloadReport, std::string> State::reload()
     }
   };
   changed(before.api_prefix != after.api_prefix, "api_prefix");
-  changed(before.public_url != after.public_url, "public_url");
+  // public_url matters only to a mirror's links (and follows the address bound).
+  changed(!loaded->mirror.root.empty() && before.public_url != after.public_url, "public_url");
   changed(before.header_timeout != after.header_timeout, "header_timeout");
   changed(before.idle_timeout != after.idle_timeout, "idle_timeout");
   changed(before.drain_timeout != after.drain_timeout, "drain_timeout");
   changed(before.max_connections != after.max_connections, "max_connections");
   changed(before.access_log != after.access_log, "access_log");
   changed(before.metrics != after.metrics, "metrics");
-  if (!m_listen_overridden && after.listen != m_start_settings.listen) {
+  if (!m_load_options.listen && after.listen != m_start_settings.listen) {
     report.need_restart.emplace_back("listen");
   }
   if (after.threads != m_start_settings.threads) {

@@ -57,11 +57,12 @@ struct ReloadReport
 class State
 {
 public:
-  // `listen_overridden`: --listen was given, so [server] listen is not used.
+  // `load_options` are those the catalog was loaded with (--listen), used
+  // again by every reload.
   State(std::string config_path,
         std::shared_ptr<const Snapshot> snapshot,
         std::shared_ptr<LogFile> access_log,
-        bool listen_overridden);
+        LoadOptions load_options);
   ~State();
   State(const State&) = delete;
   State& operator=(const State&) = delete;
@@ -72,6 +73,11 @@ public:
   {
     return m_snapshot.load(std::memory_order_acquire);
   }
+
+  // Tells the first address bound ("127.0.0.1:38211", port 0 made real):
+  // public_url's default from now on. Loads the catalog again when links to
+  // /files/ would change; on failure keeps the current one and says why.
+  std::expected<void, std::string> set_bound_address(std::string address);
 
   // Loads the catalog file again and swaps it in with the [server] settings
   // that can change without a restart (timeouts, max_connections,
@@ -115,7 +121,7 @@ private:
   void write_log_lines();
 
   std::string m_config_path;
-  bool m_listen_overridden;
+  LoadOptions m_load_options;
   std::atomic<std::shared_ptr<const Snapshot>> m_snapshot;
   std::mutex m_reload_mutex;
   const ServerSettings m_start_settings;

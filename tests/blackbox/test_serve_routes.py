@@ -7,6 +7,7 @@ and compares status lines, headers (all but Date) and bodies exactly.
 import json
 import os
 import re
+import signal
 import sys
 import textwrap
 import time
@@ -236,6 +237,54 @@ class Redirects(ServeTestCase):
                     (response.status_line, response.header_dict()),
                     ("HTTP/1.1 302 Found", redirect_headers(version, platform, arch, cache)),
                     msg=repr(response))
+
+
+class MirrorLocations(ServeTestCase):
+    """An artifact with a relative path and no base_url is served by this mirror."""
+
+    CATALOG = """\
+[platforms.windows]
+archs = ["x86_64"]
+default_arch = "x86_64"
+[channels.stable]
+[auth]
+mode = "none"
+[mirror]
+root = "files"
+[[releases]]
+version = "1.0"
+channels = ["stable"]
+  [[releases.artifacts]]
+  platform = "windows"
+  arch = "x86_64"
+  path = "1.0/windows/x86_64/Agent Setup.msi"
+"""
+
+    def location(self, daemon):
+        response = self.get(daemon, "/v2/agent-releases/latest/download?platform=windows",
+                            token=None)
+        self.assertEqual(response.status, 302, msg=repr(response))
+        return response.header("Location")
+
+    def test_public_url_defaults_to_the_address_bound(self):
+        os.makedirs(self.path("files"))
+        config = self.write("agentdl.toml", self.CATALOG + server_section(), dedent=False)
+        daemon = self.start(config)  # listen = ["127.0.0.1:0"]: the port is the one bound
+        self.assertEqual(self.location(daemon),
+                         f"http://127.0.0.1:{daemon.port}/files/1.0/windows/x86_64/Agent%20Setup.msi")
+        # A reload keeps following it.
+        daemon.signal(signal.SIGHUP)
+        daemon.wait_for_stderr(r"^agentdl-serve: reloaded the catalog: 1 releases$")
+        self.assertEqual(self.location(daemon),
+                         f"http://127.0.0.1:{daemon.port}/files/1.0/windows/x86_64/Agent%20Setup.msi")
+
+    def test_a_public_url_given_wins(self):
+        os.makedirs(self.path("files"))
+        config = self.write("agentdl.toml", self.CATALOG + server_section(
+            public_url="https://mirror.customer.lan/"), dedent=False)
+        daemon = self.start(config)
+        self.assertEqual(self.location(daemon),
+                         "https://mirror.customer.lan/files/1.0/windows/x86_64/Agent%20Setup.msi")
 
 
 class ApiPrefix(ServeTestCase):

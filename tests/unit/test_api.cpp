@@ -78,7 +78,9 @@ agentdl::Catalog load(const std::string& text)
 // Loads `text` with the environment `getenv` (for secrets).
 agentdl::Catalog load_with(const std::string& text, agentdl::GetEnv getenv)
 {
-  auto c = agentdl::parse_catalog(text, "t.toml", { .getenv = std::move(getenv) });
+  agentdl::LoadOptions options;
+  options.getenv = std::move(getenv);
+  auto c = agentdl::parse_catalog(text, "t.toml", options);
   REQUIRE_MESSAGE(c.has_value(), c.error().message);
   return std::move(*c);
 }

@@ -203,6 +203,48 @@ version = "1.0"
   CHECK(catalog.releases[0].artifacts[0].location == "http://mirror.local:8080/files/w/a.msi");
 }
 
+TEST_CASE("catalog: public_url defaults to http:// and the first listen address")
+{
+  const auto mirror = [](const std::string& server) {
+    return k_head + server + R"([mirror]
+root = "/srv/agentdl/files"
+[[releases]]
+version = "1.0"
+  [[releases.artifacts]]
+  platform = "windows"
+  arch = "x86_64"
+  path = "w/a.msi"
+)";
+  };
+  const auto location = [](const Catalog& catalog) {
+    return catalog.releases[0].artifacts[0].location;
+  };
+  CHECK(location(load(mirror(""))) == "http://127.0.0.1:8080/files/w/a.msi");
+  CHECK(location(load(mirror("[server]\nlisten = [\"10.0.0.5:9000\", \"[::1]:9000\"]\n"))) ==
+        "http://10.0.0.5:9000/files/w/a.msi");
+  CHECK(location(load(mirror("[server]\nlisten = [\"[fd00::5]:80\"]\n"))) ==
+        "http://[fd00::5]:80/files/w/a.msi");
+  SUBCASE("--listen replaces listen; the address bound replaces port 0")
+  {
+    agentdl::LoadOptions options;
+    options.listen = std::vector<std::string>{ "192.168.1.2:8081" };
+    const auto replaced = parse(mirror("[server]\nlisten = [\"10.0.0.5:9000\"]\n"), options);
+    REQUIRE(replaced.has_value());
+    CHECK(replaced->server.listen == std::vector<std::string>{ "192.168.1.2:8081" });
+    CHECK(location(*replaced) == "http://192.168.1.2:8081/files/w/a.msi");
+    options.bound_address = "192.168.1.2:40123";
+    CHECK(location(*parse(mirror("[server]\nlisten = [\"127.0.0.1:0\"]\n"), options)) ==
+          "http://192.168.1.2:40123/files/w/a.msi");
+  }
+  SUBCASE("a public_url given wins")
+  {
+    agentdl::LoadOptions options;
+    options.bound_address = "127.0.0.1:40123";
+    CHECK(location(*parse(mirror("[server]\npublic_url = \"https://mirror.lan\"\n"), options)) ==
+          "https://mirror.lan/files/w/a.msi");
+  }
+}
+
 TEST_CASE("catalog: aliases from the file merge over the built-in ones")
 {
   const auto catalog = load(k_head + R"([aliases]
@@ -733,11 +775,13 @@ namespace {
 // An environment of the test's own, for the secrets.
 agentdl::LoadOptions with_env(std::map<std::string, std::string> variables)
 {
-  return { .getenv = [variables =
-                        std::move(variables)](std::string_view name) -> std::optional<std::string> {
+  agentdl::LoadOptions options;
+  options.getenv = [variables =
+                      std::move(variables)](std::string_view name) -> std::optional<std::string> {
     const auto it = variables.find(std::string(name));
     return it == variables.end() ? std::nullopt : std::optional(it->second);
-  } };
+  };
+  return options;
 }
 
 // A catalog with one artifact at https://bucket.example/agent/a.msi, its

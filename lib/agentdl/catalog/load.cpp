@@ -54,7 +54,7 @@ std::vector<ChannelNodes> load_before_releases(const TomlReader& in,
   auto channel_nodes = load_channels(in, root, catalog);
   load_default_channel(in, root, catalog);
   load_storage(in, root, catalog, options);
-  load_server(in, root, catalog);
+  load_server(in, root, catalog, options);
   load_mirror(in, root, catalog);
   return channel_nodes;
 }

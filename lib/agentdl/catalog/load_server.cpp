@@ -8,13 +8,25 @@
 
 namespace agentdl::catalog_detail {
 
-void load_server(const TomlReader& in, const toml::table& root, Catalog& catalog)
+void load_server(const TomlReader& in,
+                 const toml::table& root,
+                 Catalog& catalog,
+                 const LoadOptions& options)
 {
+  auto& server = catalog.server;
   const auto* table = in.optional_table(root, "server", "server");
+  if (options.listen) {
+    server.listen = *options.listen;
+  }
+  // Links to this server's /files/ default to the first address it listens on.
+  const auto default_public_url = [&] {
+    return "http://" +
+           (options.bound_address.empty() ? server.listen.front() : options.bound_address);
+  };
+  server.public_url = default_public_url();
   if (!table) {
     return;
   }
-  auto& server = catalog.server;
   in.check_keys(*table,
                 "[server]",
                 { "listen",
@@ -27,7 +39,7 @@ void load_server(const TomlReader& in, const toml::table& root, Catalog& catalog
                   "max_connections",
                   "access_log",
                   "metrics" });
-  if (const auto* node = table->get("listen")) {
+  if (const auto* node = table->get("listen"); node && !options.listen) {
     server.listen.clear();
     for (auto& [address, element] : in.string_array(*node, "listen")) {
       if (auto ok = parse_listen_address(address); !ok) {
@@ -38,6 +50,7 @@ void load_server(const TomlReader& in, const toml::table& root, Catalog& catalog
     if (server.listen.empty()) {
       in.fail_at(*node, "listen must name at least one address (e.g. [\"127.0.0.1:8080\"])");
     }
+    server.public_url = default_public_url();
   }
   if (const auto* node = table->get("api_prefix")) {
     const auto& prefix = in.as_string(*node, "api_prefix");

@@ -78,7 +78,12 @@ void load_storage(const TomlReader& in,
 void load_mirror(const TomlReader& in, const toml::table& root, Catalog& catalog);
 
 // [server].
-void load_server(const TomlReader& in, const toml::table& root, Catalog& catalog);
+// `options.listen` replaces `listen`; public_url defaults to http:// and the
+// first listen address.
+void load_server(const TomlReader& in,
+                 const toml::table& root,
+                 Catalog& catalog,
+                 const LoadOptions& options);
 
 // [auth] and its [[auth.tokens]] (after the channels).
 void load_auth(const TomlReader& in, const toml::table& root, Catalog& catalog);
