@@ -105,7 +105,7 @@ int run_server(State& state, const std::vector<ListenAddress>& listen)
 
   net::steady_timer drain_timer(ioc);
   Clock::time_point drain_deadline;
-  int status = 0; // the exit code: 1 when a second signal cut the drain short
+  int status = 0;                     // the exit code: 1 when a second signal cut the drain short
   std::vector<std::string> listening; // the addresses bound, as announced
   std::function<void()> check_drained = [&] {
     if (state.metrics().connections() == 0) {
