@@ -4,12 +4,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
 #include <condition_variable>
 #include <csignal>
 #include <cstring>
-#include <deque>
 #include <fcntl.h>
 #include <mutex>
 #include <pthread.h>
@@ -55,20 +53,22 @@ Expected<std::uint64_t> hash_fd(int fd, const fs::path& path, Sha256& hash)
 
 } // namespace
 
-// Hashes and writes a download on a thread of its own, in blocks of 1 MiB,
-// so that hashing overlaps receiving when there is a second core.
-class BlockWriter
+// Writes a download as it comes, and hashes it behind on a thread of its own.
+// append() writes the bytes to the .part at once, as curl -o does; the thread
+// reads them back from the page cache and hashes them. So receiving and
+// writing overlap hashing, the receiving thread copies nothing more than a
+// plain download, and the hash is of what reached the file.
+class HashingWriter
 {
 public:
-  BlockWriter(int fd, const fs::path& path, Sha256& hash)
+  // Writes at the descriptor's offset; `hashed` bytes of the file are in `hash` already.
+  HashingWriter(int fd, const fs::path& path, Sha256& hash, std::uint64_t hashed)
     : m_fd(fd)
     , m_path(path)
     , m_hash(hash)
+    , m_written(hashed)
+    , m_hashed(hashed)
   {
-    for (auto& block : m_blocks) {
-      block.reserve(k_block_size);
-      m_free.push_back(&block);
-    }
     // The thread takes no signals: Ctrl-C is for the receiving thread to see.
     sigset_t all;
     sigset_t old;
@@ -78,29 +78,29 @@ public:
     pthread_sigmask(SIG_SETMASK, &old, nullptr);
   }
 
-  ~BlockWriter() { (void)finish(); }
+  ~HashingWriter() { (void)finish(); }
 
-  BlockWriter(const BlockWriter&) = delete;
-  BlockWriter& operator=(const BlockWriter&) = delete;
+  HashingWriter(const HashingWriter&) = delete;
+  HashingWriter& operator=(const HashingWriter&) = delete;
 
-  // Copies `data` into the current block, handing full blocks to the thread.
+  // Writes `data`; fails with the write's error (a full disk), or the hashing
+  // thread's.
   Expected<void> append(std::span<const char> data)
   {
     while (!data.empty()) {
-      if (!m_current) {
-        std::unique_lock lock(m_mutex);
-        m_changed.wait(lock, [&] { return !m_free.empty(); });
-        m_current = m_free.back();
-        m_free.pop_back();
-        m_current->clear();
+      const auto n = ::write(m_fd, data.data(), data.size());
+      if (n < 0) {
+        if (errno == EINTR) {
+          continue;
+        }
+        return std::unexpected(io_error("write", m_path, errno));
       }
-      const auto n = std::min(data.size(), k_block_size - m_current->size());
-      m_current->insert(
-        m_current->end(), data.begin(), data.begin() + static_cast<std::ptrdiff_t>(n));
-      data = data.subspan(n);
-      if (m_current->size() == k_block_size) {
-        submit();
+      data = data.subspan(static_cast<std::size_t>(n));
+      {
+        std::lock_guard lock(m_mutex);
+        m_written += static_cast<std::uint64_t>(n);
       }
+      m_changed.notify_one();
     }
     std::lock_guard lock(m_mutex);
     if (m_error) {
@@ -109,18 +109,16 @@ public:
     return {};
   }
 
-  // Writes what is left and stops the thread; returns the first error.
+  // Waits until everything written is hashed, and stops the thread; returns
+  // the first error.
   Expected<void> finish()
   {
     if (m_thread.joinable()) {
-      if (m_current && !m_current->empty()) {
-        submit();
-      }
       {
         std::lock_guard lock(m_mutex);
         m_closing = true;
       }
-      m_changed.notify_all();
+      m_changed.notify_one();
       m_thread.join();
     }
     if (m_error) {
@@ -130,70 +128,46 @@ public:
   }
 
 private:
-  static constexpr std::size_t k_block_size = 1 << 20;
-
-  void submit()
-  {
-    {
-      std::lock_guard lock(m_mutex);
-      m_full.push_back(m_current);
-    }
-    m_current = nullptr;
-    m_changed.notify_all();
-  }
+  static constexpr std::size_t k_chunk = 1 << 20;
 
   void run()
   {
+    std::vector<unsigned char> buffer(k_chunk);
     std::unique_lock lock(m_mutex);
     for (;;) {
-      m_changed.wait(lock, [&] { return !m_full.empty() || m_closing; });
-      if (m_full.empty()) {
+      m_changed.wait(lock, [&] { return m_written > m_hashed || m_closing || m_error; });
+      if (m_error || (m_written == m_hashed && m_closing)) {
         return;
       }
-      auto* block = m_full.front();
-      m_full.pop_front();
-      const bool failed = m_error.has_value();
+      const auto offset = m_hashed;
+      const auto length =
+        static_cast<std::size_t>(std::min<std::uint64_t>(m_written - offset, k_chunk));
       lock.unlock();
-      std::optional<Error> error;
-      if (!failed) {
-        error = write(*block);
+      const auto n = ::pread(m_fd, buffer.data(), length, static_cast<off_t>(offset));
+      if (n > 0) {
+        m_hash.update(std::span(buffer.data(), static_cast<std::size_t>(n)));
       }
       lock.lock();
-      if (error && !m_error) {
-        m_error = std::move(error);
+      if (n < 0 && errno == EINTR) {
+        continue;
       }
-      m_free.push_back(block);
-      m_changed.notify_all();
-    }
-  }
-
-  std::optional<Error> write(const std::vector<char>& block)
-  {
-    m_hash.update(std::string_view(block.data(), block.size()));
-    std::span<const char> data(block);
-    while (!data.empty()) {
-      const auto n = ::write(m_fd, data.data(), data.size());
-      if (n < 0) {
-        if (errno == EINTR) {
-          continue;
-        }
-        return io_error("write", m_path, errno);
+      if (n <= 0) {
+        // The bytes written cannot be read back: the hash would not be of the file.
+        m_error = io_error("read back", m_path, n < 0 ? errno : EIO);
+        return;
       }
-      data = data.subspan(static_cast<std::size_t>(n));
+      m_hashed += static_cast<std::uint64_t>(n);
     }
-    return std::nullopt;
   }
 
   const int m_fd;
   const fs::path& m_path;
   Sha256& m_hash; // used by the thread only, until finish()
-  std::array<std::vector<char>, 4> m_blocks;
-  std::vector<char>* m_current = nullptr; // being filled by append()
 
   std::mutex m_mutex;
   std::condition_variable m_changed;
-  std::vector<std::vector<char>*> m_free;
-  std::deque<std::vector<char>*> m_full;
+  std::uint64_t m_written; // bytes of the file written so far
+  std::uint64_t m_hashed;  // of them, hashed
   std::optional<Error> m_error;
   bool m_closing = false;
   std::thread m_thread;
@@ -232,7 +206,7 @@ Expected<bool> PartFile::open_existing()
 
 void PartFile::continue_writing()
 {
-  m_writer = std::make_unique<BlockWriter>(m_file.fd(), m_path, *m_hash);
+  m_writer = std::make_unique<HashingWriter>(m_file.fd(), m_path, *m_hash, m_size);
 }
 
 Expected<void> PartFile::start_over()
@@ -250,7 +224,7 @@ Expected<void> PartFile::start_over()
   }
   m_hash.emplace();
   m_size = 0;
-  m_writer = std::make_unique<BlockWriter>(m_file.fd(), m_path, *m_hash);
+  m_writer = std::make_unique<HashingWriter>(m_file.fd(), m_path, *m_hash, m_size);
   return {};
 }
 

@@ -48,15 +48,15 @@ private:
   int m_fd = -1;
 };
 
-class BlockWriter;
+class HashingWriter;
 
 // The .part file being written, and the hash of everything in it. It is
 // opened through no symbolic link, must be a plain file of ours, and is
 // locked while open, so that two runs never write the same .part (the .part
 // may sit in a folder others can write to, and cron may start a second run).
-// Writes go through a thread of their own, so that hashing and writing
-// overlap receiving; their errors come back from append(), drain() and the
-// calls that drain.
+// Writes happen at once; a thread of their own hashes them behind (reading
+// them back), so that hashing overlaps receiving and writing; errors come back
+// from append(), drain() and the calls that drain.
 class PartFile
 {
 public:
@@ -111,7 +111,7 @@ private:
   std::filesystem::path m_path;
   File m_file;
   std::optional<Sha256> m_hash;
-  std::unique_ptr<BlockWriter> m_writer;
+  std::unique_ptr<HashingWriter> m_writer;
   std::uint64_t m_size = 0;
 };
 
