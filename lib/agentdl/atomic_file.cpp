@@ -1,9 +1,6 @@
 #include <agentdl/atomic_file.hpp>
 
-#include <fmt/format.h>
-
 #include <cerrno>
-#include <cstring>
 #include <fcntl.h>
 #include <optional>
 #include <sys/stat.h>
@@ -12,12 +9,6 @@
 namespace agentdl {
 
 namespace {
-
-Error io_error(std::string_view what, const std::filesystem::path& path, int error)
-{
-  return Error(Errc::io,
-               fmt::format("cannot {} {}: {}", what, path.string(), std::strerror(error)));
-}
 
 // Writes all of `text` to `fd`.
 bool write_all(int fd, std::string_view text)
@@ -47,7 +38,7 @@ Expected<void> write_file_atomically(const std::filesystem::path& path, std::str
   const int fd =
     ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0) {
-    return std::unexpected(io_error("create", temporary, errno));
+    return std::unexpected(io_error("create", temporary.string(), errno));
   }
   // A new file's mode passes through the umask; the old file's is kept as it was.
   const bool written =
@@ -56,12 +47,12 @@ Expected<void> write_file_atomically(const std::filesystem::path& path, std::str
   if (::close(fd) != 0 || !written) {
     const int reported = written ? errno : error;
     ::unlink(temporary.c_str());
-    return std::unexpected(io_error("write", temporary, reported));
+    return std::unexpected(io_error("write", temporary.string(), reported));
   }
   if (::rename(temporary.c_str(), path.c_str()) != 0) {
     const int reported = errno;
     ::unlink(temporary.c_str());
-    return std::unexpected(io_error("rename onto", path, reported));
+    return std::unexpected(io_error("rename onto", path.string(), reported));
   }
   // The rename itself is durable once the folder is flushed.
   auto folder = path.parent_path();
