@@ -23,6 +23,25 @@ std::string kept(std::string_view text)
 
 TEST_CASE("kept_tables: the tables as written, with the comments above them")
 {
+  // The operator's tables, among the sync's.
+  const std::string server_and_auth = R"(# The office's clients.
+[server]
+listen = ["0.0.0.0:8080"]   # all addresses
+# threads = 4
+
+[auth]
+mode = "required"
+# CI
+[[auth.tokens]]
+name = "ci"
+sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
+channels = ["*"]
+)";
+  const std::string storage = R"(["storage"]
+signing = "none"
+  [ storage . s3 ]
+  region = "eu-west-1"
+)";
   const std::string text = R"(# Written by agentdl mirror sync.
 
 default_channel = "stable"
@@ -34,19 +53,7 @@ archs = ["x86_64"]
 [mirror]
 root = "."
 
-# The office's clients.
-[server]
-listen = ["0.0.0.0:8080"]   # all addresses
-# threads = 4
-
-[auth]
-mode = "required"
-# CI
-[[auth.tokens]]
-name = "ci"
-sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
-channels = ["*"]
-
+)" + server_and_auth + R"(
 
 [[releases]]
 version = "1.0"
@@ -55,29 +62,8 @@ version = "1.0"
   arch = "x86_64"
   path = "1.0/windows/x86_64/a.msi"
 
-["storage"]
-signing = "none"
-  [ storage . s3 ]
-  region = "eu-west-1"
-)";
-  CHECK(kept(text) == R"(# The office's clients.
-[server]
-listen = ["0.0.0.0:8080"]   # all addresses
-# threads = 4
-
-[auth]
-mode = "required"
-# CI
-[[auth.tokens]]
-name = "ci"
-sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
-channels = ["*"]
-
-["storage"]
-signing = "none"
-  [ storage . s3 ]
-  region = "eu-west-1"
-)");
+)" + storage;
+  CHECK(kept(text) == server_and_auth + "\n" + storage);
 }
 
 TEST_CASE("kept_tables: none, and a last line without a newline")
