@@ -266,6 +266,16 @@ int agentdl_main(int argc, char** argv)
   check_cmd->add_option("--config", check.config, k_config_help)->type_name("FILE");
   check_cmd->set_version_flag("--version", k_version);
 
+  auto* token_cmd =
+    app.add_subcommand("token", "Make bearer tokens for agentdl-serve's [[auth.tokens]]");
+  token_cmd->require_subcommand(1);
+  token_cmd->set_version_flag("--version", k_version);
+  auto* token_new = token_cmd->add_subcommand("new", "Print a new random token and its sha256");
+  token_new->set_version_flag("--version", k_version);
+  auto* token_hash =
+    token_cmd->add_subcommand("hash", "Read a token from standard input and print its sha256");
+  token_hash->set_version_flag("--version", k_version);
+
   MirrorSyncOptions mirror;
   auto* mirror_cmd = app.add_subcommand("mirror", "Keep a local mirror of the installers");
   mirror_cmd->require_subcommand(1);
@@ -310,16 +320,6 @@ int agentdl_main(int argc, char** argv)
   sync_cmd->add_flag("-q,--quiet", mirror.quiet, "No progress line, even on a terminal");
   sync_cmd->footer(std::string(k_exit_codes) +
                    "  130 interrupted (Ctrl-C); the .part files are kept and resumed next time\n");
-
-  auto* token_cmd =
-    app.add_subcommand("token", "Make bearer tokens for agentdl-serve's [[auth.tokens]]");
-  token_cmd->require_subcommand(1);
-  token_cmd->set_version_flag("--version", k_version);
-  auto* token_new = token_cmd->add_subcommand("new", "Print a new random token and its sha256");
-  token_new->set_version_flag("--version", k_version);
-  auto* token_hash =
-    token_cmd->add_subcommand("hash", "Read a token from standard input and print its sha256");
-  token_hash->set_version_flag("--version", k_version);
 
   if (auto message = check_command_words(argc, argv, app)) {
     return usage_error(std::move(*message));
