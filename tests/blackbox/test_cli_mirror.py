@@ -29,7 +29,7 @@ import urllib.parse
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import runner  # noqa: E402
 from cli import AGENTDL, CliTestCase  # noqa: E402
-from fileserver import Trickle, start_fault_server, start_nginx  # noqa: E402
+from fileserver import Trickle, free_port, start_fault_server, start_nginx  # noqa: E402
 from serve import ServeTestCase, server_section, sha256_hex  # noqa: E402
 
 TOKEN = "mirror-test-token"
@@ -176,12 +176,13 @@ class MirrorTestCase(CliTestCase, ServeTestCase):
 
     # ---- running a sync
 
-    def sync(self, *args, dest=None, env=None, token=TOKEN):
-        """Syncs from the server (AGENTDL_TOKEN set to `token` unless None)."""
+    def sync(self, *args, dest=None, env=None, token=TOKEN, server=None):
+        """Syncs from the server (the upstream unless `server` names another API
+        base), with AGENTDL_TOKEN set to `token` unless None."""
         child_env = {"AGENTDL_TOKEN": token} if token is not None else {}
         child_env.update(env or {})
-        return self.agentdl("mirror", "sync", "--server", self.api, "--dest", dest or self.dest,
-                            *args, env=child_env)
+        return self.agentdl("mirror", "sync", "--server", server or self.api, "--dest",
+                            dest or self.dest, *args, env=child_env)
 
     def sync_config(self, *args, dest=None, config=None):
         """Syncs from the catalog file."""
@@ -272,6 +273,19 @@ class MirrorTestCase(CliTestCase, ServeTestCase):
     def catalog(self, dest=None):
         with open(self.at("agentdl.toml", dest), encoding="utf-8") as f:
             return f.read()
+
+    def start_mirror(self):
+        """Syncs into the mirror's folder, whose agentdl.toml the operator began
+        with [server] (on a free port) and [auth] mode = "none", then starts
+        agentdl-serve on that catalog; returns the daemon."""
+        port = free_port()
+        os.makedirs(self.dest, exist_ok=True)
+        with open(self.at("agentdl.toml"), "w", encoding="utf-8") as f:
+            f.write(server_section(listen=[f"127.0.0.1:{port}"],
+                                   public_url=f"http://127.0.0.1:{port}")
+                    + '\n[auth]\nmode = "none"\n')
+        self.assertSynced(self.sync(), fetched=8, skipped=0)
+        return self.start(self.at("agentdl.toml"), name="mirror")
 
 
 class SyncFromTheServer(MirrorTestCase):
@@ -478,6 +492,36 @@ class SyncFromTheServer(MirrorTestCase):
         finally:
             os.close(fd)
         self.assertEqual(self.files(), [])
+
+
+class ServeTheMirror(MirrorTestCase):
+    """agentdl-serve on the mirror's catalog, as written by the sync."""
+
+    def test_the_mirror_redirects_as_the_upstream_does(self):
+        mirror = self.start_mirror()
+        files = f"http://127.0.0.1:{mirror.port}/files/"
+        targets = []
+        for platform, arch in (("windows", "x86_64"), ("macos", "arm64"), ("macos", "x86_64")):
+            where = f"platform={platform}&arch={arch}"
+            targets.append(f"latest/download?{where}")
+            targets += [f"latest/download?channel={c}&{where}" for c in ("stable", "latest")]
+            targets += [f"{v}/download?{where}"
+                        for v in ("1.9.0-beta.1", "1.8.3", "1.8.2", "1.7.0", "1.6.0")]
+        for target in targets:
+            with self.subTest(target=target):
+                up = self.get(self.daemon, "/v2/agent-releases/" + target, token=TOKEN)
+                mine = self.get(mirror, "/v2/agent-releases/" + target, token=None)
+                self.assertEqual(mine.status, up.status, msg=repr(mine))
+                if up.status != 302:
+                    continue
+                headers = ("X-Release-Version", "X-Artifact-Sha256", "X-Artifact-Size")
+                self.assertEqual([mine.header(h) for h in headers],
+                                 [up.header(h) for h in headers])
+                version = up.header("X-Release-Version")
+                filename = up.header("Location").rsplit("/", 1)[1]
+                platform, arch = re.search(r"platform=(\w+)&arch=(\w+)", target).groups()
+                self.assertEqual(mine.header("Location"),
+                                 f"{files}{version}/{platform}/{arch}/{filename}")
 
 
 class SyncFilters(MirrorTestCase):
