@@ -29,7 +29,8 @@ import urllib.parse
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import runner  # noqa: E402
 from cli import AGENTDL, CliTestCase  # noqa: E402
-from fileserver import Trickle, free_port, start_fault_server, start_nginx  # noqa: E402
+from fileserver import (Respond, Trickle, free_port, start_fault_server,  # noqa: E402
+                        start_nginx)
 from serve import ServeTestCase, server_section, sha256_hex  # noqa: E402
 
 TOKEN = "mirror-test-token"
@@ -522,6 +523,77 @@ class ServeTheMirror(MirrorTestCase):
                 platform, arch = re.search(r"platform=(\w+)&arch=(\w+)", target).groups()
                 self.assertEqual(mine.header("Location"),
                                  f"{files}{version}/{platform}/{arch}/{filename}")
+
+
+class SyncFromAFakeServer(MirrorTestCase):
+    """The fault server plays the API (its list and /download answers, scripted)
+    and serves a file on its own origin; a second one is another origin."""
+
+    LIST = "/v2/agent-releases"
+    DOWNLOAD = "/v2/agent-releases/1.0.0/download"
+    BEARER = f"Bearer {TOKEN}"
+
+    def setUp(self):
+        super().setUp()
+        self.api_server = start_fault_server(self)
+        self.other = start_fault_server(self)
+        self.win = Artifact("1.0.0", "windows", "x86_64", "Agent.msi", 30_000)
+        self.mac = Artifact("1.0.0", "macos", "arm64", "Agent.pkg", 20_000)
+        self.api_server.route("/files/" + self.win.upstream_path, self.win.data)
+        self.other.route("/files/" + self.mac.upstream_path, self.mac.data)
+        artifacts = [{"platform": a.platform, "arch": a.arch, "url": "https://unused.invalid/",
+                      "filename": a.filename, "sha256": sha(a.data), "size": len(a.data)}
+                     for a in (self.win, self.mac)]
+        listing = {
+            "releases": [{"version": "1.0.0", "channels": ["stable"], "current_in": ["stable"],
+                          "published_at": None, "yanked": False, "artifacts": artifacts}],
+            "channels": {"stable": {"includes": [], "current": "1.0.0"}},
+            "platforms": {"windows": {"archs": ["x86_64"], "default_arch": "x86_64"},
+                          "macos": {"archs": ["arm64"], "default_arch": None}},
+            "default_channel": "stable",
+            "aliases": {"platform": {}, "arch": {}},
+        }
+        self.api_server.route(self.LIST, default=Respond(
+            200, [("Content-Type", "application/json")], json.dumps(listing)))
+
+    def answer(self, *located):
+        """Makes the /download route answer each (location, artifact, sha256) in turn."""
+        self.api_server.route(self.DOWNLOAD, actions=[
+            Respond(302, [("Location", location), ("X-Release-Version", "1.0.0"),
+                          ("X-Artifact-Sha256", digest), ("X-Artifact-Size", str(len(a.data)))])
+            for location, a, digest in located])
+
+    def fake_sync(self):
+        return self.sync("--jobs", "1", "--retries", "0", server=self.api_server.url("/v2"))
+
+    def test_the_token_goes_to_the_servers_origin_only(self):
+        self.answer((self.api_server.url("/files/" + self.win.upstream_path), self.win,
+                     sha(self.win.data)),
+                    (self.other.url("/files/" + self.mac.upstream_path), self.mac,
+                     sha(self.mac.data)))
+        self.assertSynced(self.fake_sync(), fetched=2, skipped=0)
+        self.assertMirrors([self.win, self.mac])
+        self.assertEqual([(r.path, r.query.get("platform"), r.authorization)
+                          for r in self.api_server.requests()],
+                         [(self.LIST, None, self.BEARER),
+                          (self.DOWNLOAD, ["windows"], self.BEARER),
+                          ("/files/" + self.win.upstream_path, None, self.BEARER),
+                          (self.DOWNLOAD, ["macos"], self.BEARER)])
+        self.assertEqual([(r.path, r.authorization) for r in self.other.requests()],
+                         [("/files/" + self.mac.upstream_path, None)])
+
+    def test_a_download_answer_that_contradicts_the_list(self):
+        self.answer((self.api_server.url("/files/" + self.win.upstream_path), self.win,
+                     sha(b"another file")),
+                    (self.other.url("/files/" + self.mac.upstream_path), self.mac,
+                     sha(self.mac.data)))
+        self.assertResult(self.fake_sync(), 5, "", (
+            "agentdl: error: 1.0.0 windows/x86_64: the server's /download answer and its "
+            "release list disagree on the file: did its catalog change during the sync? Run it "
+            "again\n"
+            f"agentdl: error: 1 of 2 downloads failed; {self.at('agentdl.toml')} is left as "
+            "it was\n"))
+        self.assertEqual(self.files(), [".agentdl-sync", self.mac.layout_path])
 
 
 class SyncFilters(MirrorTestCase):
