@@ -242,16 +242,18 @@ Expected<std::size_t> prune(const Folder& folder, const mirror::Plan& plan, mirr
   return removed;
 }
 
-// Writes `text` to `path` unless it already holds it: a sync with nothing
-// new changes no file.
+// Writes `text` to `path` unless it already holds it (`held`, which then
+// becomes `text`): a sync with nothing new changes no file.
 Expected<void> write_if_changed(const fs::path& path,
-                                const std::optional<std::string>& old,
-                                const std::string& text)
+                                std::optional<std::string>& held,
+                                std::string text)
 {
-  if (old == text) {
+  if (held == text) {
     return {};
   }
-  return write_file_atomically(path, text);
+  AGENTDL_TRY(write_file_atomically(path, text));
+  held = std::move(text);
+  return {};
 }
 
 } // namespace
@@ -280,16 +282,16 @@ Expected<void> run_mirror_sync(const MirrorSyncOptions& options)
 
   // The folder: the operator's tables of its catalog, its record, its files.
   const auto catalog_path = folder.at(mirror::k_catalog_name);
-  const auto old_catalog = AGENTDL_TRY(read_text(catalog_path));
+  auto catalog_text = AGENTDL_TRY(read_text(catalog_path));
   std::optional<std::string> kept;
-  if (old_catalog) {
-    kept = AGENTDL_TRY(kept_tables(*old_catalog, catalog_path.string(), mirror::k_kept_tables));
+  if (catalog_text) {
+    kept = AGENTDL_TRY(kept_tables(*catalog_text, catalog_path.string(), mirror::k_kept_tables));
   }
   const auto record_path = folder.at(mirror::k_record_name);
-  const auto old_record = AGENTDL_TRY(read_text(record_path));
+  auto record_text = AGENTDL_TRY(read_text(record_path));
   mirror::Record record;
-  if (old_record) {
-    if (auto parsed = mirror::parse_record(*old_record)) {
+  if (record_text) {
+    if (auto parsed = mirror::parse_record(*record_text)) {
       record = std::move(*parsed);
     } else {
       fmt::print(stderr,
@@ -341,7 +343,7 @@ Expected<void> run_mirror_sync(const MirrorSyncOptions& options)
     }
   }
   record = plan.record;
-  AGENTDL_TRY(write_if_changed(record_path, old_record, mirror::record_json(record)));
+  AGENTDL_TRY(write_if_changed(record_path, record_text, mirror::record_json(record)));
   const fetch::Locate locate_item = [&](fetch::HttpClient& client, std::size_t index) {
     const auto& ref = plan.fetch[index];
     const auto& release = mirror.releases[ref.release];
@@ -387,7 +389,7 @@ Expected<void> run_mirror_sync(const MirrorSyncOptions& options)
     }
   }
   if (failed > 0 || cancel.cancelled()) {
-    AGENTDL_TRY(write_if_changed(record_path, old_record, mirror::record_json(record)));
+    AGENTDL_TRY(write_if_changed(record_path, record_text, mirror::record_json(record)));
     if (cancel.cancelled()) {
       std::size_t parts = 0;
       for (const auto& target : targets) {
@@ -417,9 +419,9 @@ Expected<void> run_mirror_sync(const MirrorSyncOptions& options)
   }
   const auto text = mirror::write_catalog(mirror, kept, upstream.name);
   AGENTDL_TRY(check_catalog(text, catalog_path));
-  AGENTDL_TRY(write_if_changed(catalog_path, old_catalog, text));
+  AGENTDL_TRY(write_if_changed(catalog_path, catalog_text, text));
   const auto pruned = prune(folder, plan, record);
-  AGENTDL_TRY(write_if_changed(record_path, old_record, mirror::record_json(record)));
+  AGENTDL_TRY(write_if_changed(record_path, record_text, mirror::record_json(record)));
   if (!pruned) {
     return std::unexpected(pruned.error());
   }
