@@ -352,6 +352,7 @@ Expected<void> run_mirror_sync(const MirrorSyncOptions& options)
   SyncBar bar(!options.quiet, names, sizes);
   const auto results = AGENTDL_TRY(
     fetch::fetch_all(targets, locate_item, options.jobs, options.source.http, cancel, bar));
+  bar.close(); // before anything else is printed
 
   std::size_t fetched = 0;
   std::uint64_t fetched_bytes = 0;

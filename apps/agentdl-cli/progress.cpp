@@ -156,20 +156,27 @@ SyncBar::SyncBar(bool enabled,
 
 SyncBar::~SyncBar()
 {
+  close();
+}
+
+void SyncBar::close()
+{
+  const std::scoped_lock lock(m_mutex);
   m_line.clear();
+  m_closed = true;
 }
 
 void SyncBar::transfer(std::size_t index, std::uint64_t done, std::optional<std::uint64_t> expected)
 {
   const std::scoped_lock lock(m_mutex);
-  if (m_done[index] == 0 || done < m_first[index]) {
+  if (!m_first[index] || done < *m_first[index]) {
     m_first[index] = done; // a transfer begins (or begins again from 0)
   }
   m_done[index] = done;
   if (m_expected[index] == 0 && expected) {
     m_expected[index] = *expected;
   }
-  if (m_line.due()) {
+  if (!m_closed && m_line.due()) {
     redraw();
   }
 }
@@ -185,7 +192,9 @@ void SyncBar::finished(std::size_t index, const fetch::ItemResult& result)
   if (!result.error) {
     m_done[index] = m_expected[index];
   }
-  redraw();
+  if (!m_closed) {
+    redraw();
+  }
 }
 
 void SyncBar::redraw()
@@ -194,7 +203,7 @@ void SyncBar::redraw()
   const auto all = std::accumulate(m_expected.begin(), m_expected.end(), std::uint64_t{ 0 });
   std::uint64_t received = 0;
   for (std::size_t i = 0; i < m_done.size(); ++i) {
-    received += m_done[i] - std::min(m_first[i], m_done[i]);
+    received += m_done[i] - std::min(m_first[i].value_or(m_done[i]), m_done[i]);
   }
   const auto files = fmt::format("{}/{} files", m_finished, m_names.size());
   const auto speed = human_size(static_cast<std::uint64_t>(rate(received, m_started)));

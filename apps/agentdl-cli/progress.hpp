@@ -90,6 +90,9 @@ public:
   // Notes that file `index` is over, printing its error if it failed.
   void finished(std::size_t index, const fetch::ItemResult& result) override;
 
+  // Removes the line from the terminal, for good: the transfers are over.
+  void close();
+
 private:
   void redraw();
 
@@ -98,9 +101,11 @@ private:
   std::vector<std::string> m_names;
   std::vector<std::uint64_t> m_expected; // per file: its size, or 0 when unknown
   std::vector<std::uint64_t> m_done;     // per file: bytes on disk
-  std::vector<std::uint64_t> m_first;    // per file: bytes on disk when its transfer began
+  std::vector<std::optional<std::uint64_t>>
+    m_first; // per file: bytes on disk as its transfer began
   std::size_t m_finished = 0;
   std::chrono::steady_clock::time_point m_started;
+  bool m_closed = false;
 };
 
 // Returns `bytes` for people: "812 B", "45.2 MiB".
