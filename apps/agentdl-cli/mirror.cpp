@@ -242,6 +242,100 @@ Expected<std::size_t> prune(const Folder& folder, const mirror::Plan& plan, mirr
   return removed;
 }
 
+// Returns the plain files on disk that make_plan() looks at: at the layout
+// paths of `mirror` and `record`, and the .part files of `record`'s partial ones.
+std::map<std::string, mirror::FileStat> files_on_disk(const Folder& folder,
+                                                      const mirror::Listing& mirror,
+                                                      const mirror::Record& record)
+{
+  std::map<std::string, mirror::FileStat> on_disk;
+  const auto look = [&](const std::string& relative) {
+    if (const auto stat = stat_file(folder.at(relative))) {
+      on_disk.emplace(relative, *stat);
+    }
+  };
+  for (const auto& release : mirror.releases) {
+    for (const auto& artifact : release.artifacts) {
+      look(artifact.path);
+    }
+  }
+  for (const auto& [path, entry] : record.files) {
+    look(path);
+  }
+  for (const auto& path : record.partial) {
+    look(path + ".part");
+  }
+  return on_disk;
+}
+
+// What the fetches came to.
+struct Tally
+{
+  std::size_t fetched = 0;
+  std::uint64_t fetched_bytes = 0;
+  std::size_t skipped = 0; // found in place (hashed, not transferred)
+  std::size_t failed = 0;
+  std::optional<Error> first_failure; // of the first file in the listing's order
+};
+
+// Records each file of `plan.fetch` that `results` say is in place, and
+// counts what came of them all.
+Expected<Tally> take_results(const mirror::Listing& mirror,
+                             const mirror::Plan& plan,
+                             const std::vector<fs::path>& targets,
+                             const std::vector<fetch::ItemResult>& results,
+                             mirror::Record& record)
+{
+  Tally tally;
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const auto& artifact = mirror.releases[plan.fetch[i].release].artifacts[plan.fetch[i].artifact];
+    if (results[i].error) {
+      ++tally.failed;
+      if (!tally.first_failure) {
+        tally.first_failure = results[i].error;
+      }
+      continue;
+    }
+    const auto stat = stat_file(targets[i]);
+    if (!stat) {
+      return std::unexpected(io_error("find the downloaded", targets[i].string(), errno));
+    }
+    record.files[artifact.path] = mirror::RecordEntry{ .size = stat->size,
+                                                       .mtime_ns = stat->mtime_ns,
+                                                       .sha256 = artifact.sha256 };
+    record.partial.erase(artifact.path);
+    if (results[i].transferred) {
+      ++tally.fetched;
+      tally.fetched_bytes += stat->size;
+    } else {
+      ++tally.skipped;
+    }
+    if (artifact.sha256.empty()) {
+      fmt::print(stderr,
+                 "agentdl: warning: no sha256 known for {}; mirrored without verifying its "
+                 "content\n",
+                 artifact.path);
+    }
+  }
+  return tally;
+}
+
+// Returns the error of a sync stopped by a signal, naming the .part files
+// of `targets` that the next run continues.
+std::unexpected<Error> interrupted_error(const std::vector<fs::path>& targets)
+{
+  std::size_t parts = 0;
+  for (const auto& target : targets) {
+    parts += stat_file(fetch::part_path(target)) ? 1U : 0U;
+  }
+  if (parts == 0) {
+    return fail(Errc::interrupted, "interrupted");
+  }
+  return fail(Errc::interrupted,
+              fmt::format("interrupted; {} kept: run the same command again to resume",
+                          count(parts, ".part file")));
+}
+
 // Writes `text` to `path` unless it already holds it (`held`, which then
 // becomes `text`): a sync with nothing new changes no file.
 Expected<void> write_if_changed(const fs::path& path,
@@ -300,25 +394,10 @@ Expected<void> run_mirror_sync(const MirrorSyncOptions& options)
                  parsed.error().message);
     }
   }
-  std::map<std::string, mirror::FileStat> on_disk;
-  const auto look = [&](const std::string& relative) {
-    if (const auto stat = stat_file(folder.at(relative))) {
-      on_disk.emplace(relative, *stat);
-    }
-  };
-  for (const auto& release : mirror.releases) {
-    for (const auto& artifact : release.artifacts) {
-      look(artifact.path);
-    }
-  }
-  for (const auto& [path, entry] : record.files) {
-    look(path);
-  }
-  for (const auto& path : record.partial) {
-    look(path + ".part");
-  }
-  const auto plan = mirror::make_plan(
-    mirror, record, on_disk, options.prune ? mirror::Prune::yes : mirror::Prune::no);
+  const auto plan = mirror::make_plan(mirror,
+                                      record,
+                                      files_on_disk(folder, mirror, record),
+                                      options.prune ? mirror::Prune::yes : mirror::Prune::no);
   // Nothing is fetched for a catalog that would not load.
   AGENTDL_TRY(check_catalog(mirror::write_catalog(mirror, kept, upstream.name), catalog_path));
 
@@ -354,58 +433,16 @@ Expected<void> run_mirror_sync(const MirrorSyncOptions& options)
     fetch::fetch_all(targets, locate_item, options.jobs, options.source.http, cancel, bar));
   bar.close(); // before anything else is printed
 
-  std::size_t fetched = 0;
-  std::uint64_t fetched_bytes = 0;
-  std::size_t skipped = plan.skip.size();
-  std::size_t failed = 0;
-  std::optional<Error> first_failure;
-  for (std::size_t i = 0; i < results.size(); ++i) {
-    auto& artifact = mirror.releases[plan.fetch[i].release].artifacts[plan.fetch[i].artifact];
-    if (results[i].error) {
-      ++failed;
-      if (!first_failure) {
-        first_failure = results[i].error;
-      }
-      continue;
-    }
-    const auto stat = stat_file(targets[i]);
-    if (!stat) {
-      return std::unexpected(io_error("find the downloaded", targets[i].string(), errno));
-    }
-    record.files[artifact.path] = mirror::RecordEntry{ .size = stat->size,
-                                                       .mtime_ns = stat->mtime_ns,
-                                                       .sha256 = artifact.sha256 };
-    record.partial.erase(artifact.path);
-    if (results[i].transferred) {
-      ++fetched;
-      fetched_bytes += stat->size;
-    } else {
-      ++skipped;
-    }
-    if (artifact.sha256.empty()) {
-      fmt::print(stderr,
-                 "agentdl: warning: no sha256 known for {}; mirrored without verifying its "
-                 "content\n",
-                 artifact.path);
-    }
-  }
-  if (failed > 0 || cancel.cancelled()) {
+  auto tally = AGENTDL_TRY(take_results(mirror, plan, targets, results, record));
+  tally.skipped += plan.skip.size();
+  if (tally.first_failure || cancel.cancelled()) {
     AGENTDL_TRY(write_if_changed(record_path, record_text, mirror::record_json(record)));
     if (cancel.cancelled()) {
-      std::size_t parts = 0;
-      for (const auto& target : targets) {
-        parts += stat_file(fetch::part_path(target)) ? 1U : 0U;
-      }
-      if (parts == 0) {
-        return fail(Errc::interrupted, "interrupted");
-      }
-      return fail(Errc::interrupted,
-                  fmt::format("interrupted; {} kept: run the same command again to resume",
-                              count(parts, ".part file")));
+      return interrupted_error(targets);
     }
-    return fail(first_failure->code,
+    return fail(tally.first_failure->code,
                 fmt::format("{} of {} failed; {} is left as it was",
-                            failed,
+                            tally.failed,
                             count(results.size(), "download"),
                             catalog_path.string()));
   }
@@ -429,9 +466,9 @@ Expected<void> run_mirror_sync(const MirrorSyncOptions& options)
   const double seconds =
     std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return emit(fmt::format("fetched {} ({}), skipped {}, pruned {} in {:.1f} s\n",
-                          fetched,
-                          human_size(fetched_bytes),
-                          skipped,
+                          tally.fetched,
+                          human_size(tally.fetched_bytes),
+                          tally.skipped,
                           *pruned,
                           seconds));
 }
