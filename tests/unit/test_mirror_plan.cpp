@@ -215,6 +215,23 @@ TEST_CASE("mirror plan: file names a mirror cannot store")
   }
 }
 
+TEST_CASE("mirror plan: platforms and archs that would leave the layout")
+{
+  for (const auto* name : { "..", "a/b" }) {
+    CAPTURE(name);
+    auto listing = upstream();
+    listing.releases[4].artifacts[0].arch = name;
+    const auto result = mirror_listing(listing, {});
+    REQUIRE_FALSE(result.has_value());
+    CHECK(result.error().code == Errc::config);
+    CHECK(result.error().message ==
+          fmt::format("the artifact of release 1.7 for windows/{} would lie at "
+                      "\"1.7/windows/{}/Agent.msi\", outside a mirror's VERSION/PLATFORM/ARCH/FILE",
+                      name,
+                      name));
+  }
+}
+
 TEST_CASE("mirror plan: fetch, skip and prune")
 {
   // 2.0.0-beta.1 (windows, macos/arm64), 1.9.0 (windows, macos/x86_64), 1.8.2

@@ -167,6 +167,17 @@ Expected<Listing> mirror_listing(const Listing& upstream, const Filters& filters
       }
       auto& stored = mirrored.artifacts.emplace_back(artifact);
       stored.path = layout_path(release, artifact);
+      if (!is_layout_path(stored.path)) {
+        // A platform or arch named "..", or holding a '/': not a name a
+        // catalog accepts, and no folder of a mirror's.
+        return fail(Errc::config,
+                    fmt::format("the artifact of release {} for {}/{} would lie at \"{}\", "
+                                "outside a mirror's VERSION/PLATFORM/ARCH/FILE",
+                                release.version.str(),
+                                artifact.platform,
+                                artifact.arch,
+                                stored.path));
+      }
     }
   }
 
