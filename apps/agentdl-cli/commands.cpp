@@ -43,16 +43,6 @@ Expected<Catalog> load(const std::optional<std::string>& flag)
   return load_catalog(path);
 }
 
-// Writes `text` to stdout; a failed write (a closed pipe, a full disk) is an error.
-Expected<void> emit(std::string_view text)
-{
-  std::fwrite(text.data(), 1, text.size(), stdout);
-  if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
-    return fail(Errc::io, "cannot write to standard output");
-  }
-  return {};
-}
-
 std::optional<std::string_view> view(const std::optional<std::string>& s)
 {
   return s ? std::optional<std::string_view>(*s) : std::nullopt;
@@ -76,17 +66,6 @@ Expected<SignedLocation> location(const Catalog& catalog, const Artifact& artifa
     AGENTDL_TRY(crypto_init());
   }
   return location_of(catalog, artifact, now);
-}
-
-// Returns the server to ask, or nullopt for a local catalog.
-Expected<std::optional<Server>> remote_source(const SourceOptions& options)
-{
-  auto server = AGENTDL_TRY(fetch::find_server(options.server, options.config, options.token_file));
-  if (!server && options.token_file) {
-    return fail(Errc::usage,
-                "--token-file needs a server: give --server URL or set AGENTDL_SERVER");
-  }
-  return server;
 }
 
 // Returns what to download for `query`: from the server, or from the catalog.
@@ -149,6 +128,25 @@ Expected<fs::path> target_path(const Wanted& wanted, const SaveOptions& options)
 }
 
 } // namespace
+
+Expected<void> emit(std::string_view text)
+{
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+    return fail(Errc::io, "cannot write to standard output");
+  }
+  return {};
+}
+
+Expected<std::optional<Server>> remote_source(const SourceOptions& options)
+{
+  auto server = AGENTDL_TRY(fetch::find_server(options.server, options.config, options.token_file));
+  if (!server && options.token_file) {
+    return fail(Errc::usage,
+                "--token-file needs a server: give --server URL or set AGENTDL_SERVER");
+  }
+  return server;
+}
 
 void print_error(std::string_view message)
 {

@@ -5,10 +5,12 @@
 
 #include <agentdl/error.hpp>
 #include <agentdl/fetch/http.hpp>
+#include <agentdl/fetch/remote.hpp>
 
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace agentdl::cli {
 
@@ -68,6 +70,19 @@ struct CheckOptions
   std::optional<std::string> config;
 };
 
+struct MirrorSyncOptions
+{
+  SourceOptions source;
+  std::string dest;                   // --dest DIR
+  std::vector<std::string> channels;  // --channel, repeatable
+  std::vector<std::string> platforms; // --platform, repeatable
+  std::vector<std::string> archs;     // --arch, repeatable
+  std::optional<std::string> since;   // --since VERSION
+  unsigned jobs = 4;                  // --jobs: transfers at once
+  bool prune = false;
+  bool quiet = false; // no progress, even on a terminal
+};
+
 // Prints the URL (or the JSON object) of the artifact `options` asks for.
 Expected<void> run_resolve(const ResolveOptions& options);
 
@@ -80,11 +95,22 @@ Expected<void> run_download(const DownloadOptions& options);
 // Loads the catalog and says whether it is valid.
 Expected<void> run_check(const CheckOptions& options);
 
+// Copies the upstream's artifacts into a mirror's folder, verified, and
+// writes its catalog (CONTRACT section 6); prints a summary.
+Expected<void> run_mirror_sync(const MirrorSyncOptions& options);
+
 // Prints a new random token and its sha256.
 Expected<void> run_token_new();
 
 // Reads a token from standard input and prints its sha256.
 Expected<void> run_token_hash();
+
+// Returns the server `options` name, or nullopt for a local catalog; fails
+// with Errc::usage for --token-file without a server.
+Expected<std::optional<fetch::Server>> remote_source(const SourceOptions& options);
+
+// Writes `text` to stdout; a failed write (a closed pipe, a full disk) is an error.
+Expected<void> emit(std::string_view text);
 
 // Prints `message` as "agentdl: error: MESSAGE" on stderr.
 void print_error(std::string_view message);

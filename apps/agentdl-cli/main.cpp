@@ -276,6 +276,51 @@ int agentdl_main(int argc, char** argv)
     token_cmd->add_subcommand("hash", "Read a token from standard input and print its sha256");
   token_hash->set_version_flag("--version", k_version);
 
+  MirrorSyncOptions mirror;
+  auto* mirror_cmd = app.add_subcommand("mirror", "Keep a local mirror of the installers");
+  mirror_cmd->require_subcommand(1);
+  mirror_cmd->set_version_flag("--version", k_version);
+  auto* sync_cmd = mirror_cmd->add_subcommand(
+    "sync",
+    "Copy the upstream's installers into DIR/VERSION/PLATFORM/ARCH/, verified, and write "
+    "DIR/agentdl.toml, a catalog agentdl-serve serves them from");
+  sync_cmd->set_version_flag("--version", k_version);
+  add_source_options(sync_cmd, mirror.source);
+  sync_cmd->add_option("--dest", mirror.dest, "The mirror's folder (made if missing)")
+    ->type_name("DIR")
+    ->required();
+  sync_cmd
+    ->add_option("--channel",
+                 mirror.channels,
+                 "Only the releases of channel C and of the channels it includes (repeatable)")
+    ->type_name("C")
+    ->expected(1)
+    ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  sync_cmd->add_option("--platform", mirror.platforms, "Only the files for platform P (repeatable)")
+    ->type_name("P")
+    ->expected(1)
+    ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  sync_cmd->add_option("--arch", mirror.archs, "Only the files for arch A (repeatable)")
+    ->type_name("A")
+    ->expected(1)
+    ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  sync_cmd
+    ->add_option("--since",
+                 mirror.since,
+                 "Only versions at or above V, by precedence (each channel's current release "
+                 "is mirrored whatever its version)")
+    ->type_name("V");
+  sync_cmd->add_option("--jobs", mirror.jobs, "Download N files at once")
+    ->type_name("N")
+    ->default_val(mirror.jobs)
+    ->check(CLI::Range(1, 64));
+  sync_cmd->add_flag("--prune",
+                     mirror.prune,
+                     "Remove the files an earlier sync fetched that the upstream no longer lists");
+  sync_cmd->add_flag("-q,--quiet", mirror.quiet, "No progress line, even on a terminal");
+  sync_cmd->footer(std::string(k_exit_codes) +
+                   "  130 interrupted (Ctrl-C); the .part files are kept and resumed next time\n");
+
   if (auto message = check_command_words(argc, argv, app)) {
     return usage_error(std::move(*message));
   }
@@ -312,6 +357,9 @@ int agentdl_main(int argc, char** argv)
   }
   if (check_cmd->parsed()) {
     return exit_status(run_check(check));
+  }
+  if (sync_cmd->parsed()) {
+    return exit_status(run_mirror_sync(mirror));
   }
   if (token_new->parsed()) {
     return exit_status(run_token_new());

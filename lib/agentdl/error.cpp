@@ -1,6 +1,9 @@
 #include <agentdl/error.hpp>
 
+#include <fmt/format.h>
+
 #include <csignal>
+#include <cstring>
 
 namespace agentdl {
 
@@ -86,6 +89,11 @@ std::string_view code_name(Errc code)
       return "internal_error";
   }
   return "internal_error";
+}
+
+Error io_error(std::string_view what, std::string_view path, int error)
+{
+  return Error(Errc::io, fmt::format("cannot {} {}: {}", what, path, std::strerror(error)));
 }
 
 } // namespace agentdl

@@ -71,6 +71,10 @@ int exit_code(Errc code, int signal = 0);
 // Returns the snake_case name of `code` used in JSON error bodies ("not_found").
 std::string_view code_name(Errc code);
 
+// Returns the Errc::io Error "cannot WHAT PATH: REASON" for the errno value
+// `error` that doing `what` to the file `path` set.
+Error io_error(std::string_view what, std::string_view path, int error);
+
 // Returns an Error of kind `code` with `message`, wrapped for returning from a
 // function that yields Expected<T>.
 inline std::unexpected<Error> fail(Errc code, std::string message, std::vector<Detail> details = {})

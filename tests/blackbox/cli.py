@@ -11,11 +11,15 @@ XDG_CONFIG_HOME) are removed unless a test sets them.
 """
 
 import os
+import pty
 import re
 import subprocess
 import sys
 import tempfile
+import termios
 import textwrap
+import threading
+import tty
 import unittest
 
 try:
@@ -109,6 +113,48 @@ class CliTestCase(unittest.TestCase):
         out = proc.stdout.decode("utf-8") if proc.stdout is not None else ""
         return Result(list(args), proc.returncode, out, proc.stderr.decode("utf-8"))
 
+    def run_pty(self, *args, timeout=60):
+        """Runs agentdl with stderr on a pseudo-terminal (raw: no "\\n" -> "\\r\\n").
+
+        Returns (exit code, stdout text, bytes that reached the terminal)."""
+        master, slave = pty.openpty()
+        tty.setraw(slave)
+        try:
+            import fcntl
+            import struct
+            fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+        except OSError:
+            pass
+        chunks = []
+
+        def pump():
+            while True:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:
+                    return
+                if not chunk:
+                    return
+                chunks.append(chunk)
+
+        reader = threading.Thread(target=pump, daemon=True)
+        reader.start()
+        try:
+            proc = subprocess.Popen([AGENTDL, *args], cwd=self.work, env=self.child_env(),
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=slave)
+        finally:
+            os.close(slave)
+        try:
+            out, _ = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            raise
+        reader.join(timeout=5)
+        os.close(master)
+        return proc.returncode, out.decode("utf-8"), b"".join(chunks)
+
     def assertResult(self, result, code, stdout="", stderr=""):
         """Checks the exit code, the whole stdout and the whole stderr."""
         self.assertEqual(
@@ -127,3 +173,4 @@ class CliTestCase(unittest.TestCase):
             result, 2, "",
             f"agentdl: error: {message}\n"
             "Run 'agentdl --help' or 'agentdl COMMAND --help' for usage.\n")
+

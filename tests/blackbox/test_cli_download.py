@@ -9,15 +9,11 @@ nginx, and, in remote mode, reached through a real agentdl-serve whose catalog's
 
 import hashlib
 import os
-import pty
 import re
 import resource
 import signal
 import subprocess
-import termios
-import threading
 import time
-import tty
 import unittest
 import sys
 
@@ -754,48 +750,6 @@ class DownloadLocal(DownloadTestCase):
                 self.assertEqual(self.listing(), [PKG])
 
     # ---- progress bar
-
-    def run_pty(self, *args, timeout=60):
-        """Runs agentdl with stderr on a pseudo-terminal (raw: no "\\n" -> "\\r\\n").
-
-        Returns (exit code, stdout text, bytes that reached the terminal)."""
-        master, slave = pty.openpty()
-        tty.setraw(slave)
-        try:
-            import fcntl
-            import struct
-            fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
-        except OSError:
-            pass
-        chunks = []
-
-        def pump():
-            while True:
-                try:
-                    chunk = os.read(master, 65536)
-                except OSError:
-                    return
-                if not chunk:
-                    return
-                chunks.append(chunk)
-
-        reader = threading.Thread(target=pump, daemon=True)
-        reader.start()
-        try:
-            proc = subprocess.Popen([AGENTDL, *args], cwd=self.work, env=self.child_env(),
-                                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                    stderr=slave)
-        finally:
-            os.close(slave)
-        try:
-            out, _ = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
-            raise
-        reader.join(timeout=5)
-        os.close(master)
-        return proc.returncode, out.decode("utf-8"), b"".join(chunks)
 
     def slow(self):
         """Makes the artifact take about 1.5 s: 768 KiB in 32 KiB steps."""

@@ -10,7 +10,8 @@ from cli import CliTestCase, project_version  # noqa: E402
 
 VERSION_LINE = f"agentdl {project_version()}\n"
 
-COMMANDS = [[], ["resolve"], ["download"], ["list"], ["check"], ["token"], ["token", "new"], ["token", "hash"]]
+COMMANDS = [[], ["resolve"], ["download"], ["list"], ["check"], ["token"], ["token", "new"],
+            ["token", "hash"], ["mirror"], ["mirror", "sync"]]
 
 EXIT_CODES = """Exit codes:
   0  success
@@ -52,7 +53,7 @@ class HelpAndVersion(CliTestCase):
     def test_help_everywhere(self):
         for command in COMMANDS:
             usage = " ".join(["agentdl", *command, "[OPTIONS]"])
-            if command in ([], ["token"]):
+            if command in ([], ["token"], ["mirror"]):
                 usage += " SUBCOMMAND"
             for flag in ("--help", "-h"):
                 with self.subTest(command=command, flag=flag):
@@ -66,7 +67,7 @@ class HelpAndVersion(CliTestCase):
     def test_top_level_help_lists_commands_and_exit_codes(self):
         result = self.agentdl("--help")
         self.assertEqual(result.returncode, 0, msg=repr(result))
-        for command in ("resolve", "download", "list", "check", "token"):
+        for command in ("resolve", "download", "list", "check", "token", "mirror"):
             self.assertRegex(result.stdout, rf"\n  {command} +\S")
 
     def test_resolve_help_lists_every_option(self):
@@ -93,9 +94,9 @@ class HelpAndVersion(CliTestCase):
         # a flag beats any environment variable.
         files = ("$AGENTDL_CONFIG, ./agentdl.toml, $XDG_CONFIG_HOME/agentdl/agentdl.toml "
                  "(or ~/.config/agentdl/agentdl.toml), /etc/agentdl/agentdl.toml)")
-        for command in ("resolve", "download", "list"):
+        for command in (["resolve"], ["download"], ["list"], ["mirror", "sync"]):
             with self.subTest(command=command):
-                result = self.agentdl(command, "--help")
+                result = self.agentdl(*command, "--help")
                 self.assertEqual(result.returncode, 0, msg=repr(result))
                 lines = [line.strip() for line in result.stdout.splitlines()]
                 self.assertIn("Read the catalog FILE, even if $AGENTDL_SERVER is set (default: "
@@ -110,6 +111,19 @@ class HelpAndVersion(CliTestCase):
                       + "\n", result.stdout)
         self.assertNotIn("AGENTDL_SERVER", result.stdout)
 
+    def test_mirror_sync_help_lists_every_option(self):
+        result = self.agentdl("mirror", "sync", "--help")
+        self.assertEqual(result.returncode, 0, msg=repr(result))
+        for option in ("--config FILE", "--server URL", "--token-file FILE",
+                       "--connect-timeout SECONDS", "--retries N", "--dest DIR REQUIRED",
+                       "--channel C", "--platform P", "--arch A", "--since V", "--jobs N",
+                       "--prune", "-q,--quiet"):
+            self.assertIn(f"  {option}", result.stdout)
+        self.assertIn("  130 interrupted (Ctrl-C)", result.stdout)
+        result = self.agentdl("mirror", "--help")
+        self.assertRegex(result.stdout, r"\n  sync +Copy the upstream's installers into "
+                                        r"DIR/VERSION/PLATFORM/ARCH/, verified, and write")
+
     def test_token_help_lists_subcommands(self):
         result = self.agentdl("token", "--help")
         self.assertEqual(result.returncode, 0, msg=repr(result))
@@ -123,17 +137,23 @@ class Dispatch(CliTestCase):
     def test_unknown_command(self):
         self.assertResult(self.agentdl("frob"), 2, "",
                           'agentdl: error: unknown command "frob" '
-                          "(commands: resolve, download, list, check, token)\n"
+                          "(commands: resolve, download, list, check, token, mirror)\n"
                           "Run 'agentdl --help' or 'agentdl COMMAND --help' for usage.\n")
         self.assertResult(self.agentdl("Resolve", "--platform", "windows"), 2, "",
                           'agentdl: error: unknown command "Resolve" '
-                          "(commands: resolve, download, list, check, token)\n"
+                          "(commands: resolve, download, list, check, token, mirror)\n"
                           "Run 'agentdl --help' or 'agentdl COMMAND --help' for usage.\n")
 
     def test_unknown_token_subcommand_is_named(self):
         result = self.agentdl("token", "frob")
         self.assertEqual((result.returncode, result.stdout), (2, ""), msg=repr(result))
         self.assertIn('"frob"', result.stderr)
+
+    def test_mirror_needs_its_subcommand(self):
+        self.assertUsageError(self.agentdl("mirror"),
+                              "no command given to agentdl mirror (commands: sync)")
+        self.assertUsageError(self.agentdl("mirror", "frob"),
+                              'unknown command "frob" (commands: sync)')
 
     def test_unknown_token_subcommand(self):
         result = self.agentdl("token", "frob")
@@ -142,7 +162,8 @@ class Dispatch(CliTestCase):
 
     def test_no_command(self):
         self.assertUsageError(self.agentdl(),
-                              "no command given to agentdl (commands: resolve, download, list, check, token)")
+                              "no command given to agentdl (commands: resolve, download, list, "
+                              "check, token, mirror)")
 
     def test_unknown_flag(self):
         for args in (["--bogus"], ["token", "--bogus"], ["token", "new", "--bogus"]):

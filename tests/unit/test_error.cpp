@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <cerrno>
 #include <csignal>
 
 using agentdl::Errc;
@@ -72,4 +73,11 @@ TEST_CASE("error: AGENTDL_TRY passes errors up and values on")
   REQUIRE_FALSE(odd.has_value());
   CHECK(odd.error().code == Errc::bad_request);
   CHECK(odd.error().message == "odd");
+}
+
+TEST_CASE("error: a local file's error names the file and the reason")
+{
+  const auto error = agentdl::io_error("rename onto", "/srv/m/agentdl.toml", ENOENT);
+  CHECK(error.code == Errc::io);
+  CHECK(error.message == "cannot rename onto /srv/m/agentdl.toml: No such file or directory");
 }
