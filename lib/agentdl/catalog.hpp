@@ -207,11 +207,11 @@ struct Catalog
 // What loading a catalog may read besides its text.
 struct LoadOptions
 {
-  GetEnv getenv; // the environment, for secrets; empty: the process's own
-  std::optional<std::vector<std::string>> listen; // replaces [server] listen (--listen)
+  GetEnv getenv{}; // the environment, for secrets; empty: the process's own
+  std::optional<std::vector<std::string>> listen{}; // replaces [server] listen (--listen)
   // The first address the daemon bound, "127.0.0.1:38211" (port 0 made real):
   // public_url's default, when the file sets none, instead of the first listen.
-  std::string bound_address;
+  std::string bound_address{};
 };
 
 // Parses catalog `text`; `source_name` is used in error messages
