@@ -47,21 +47,6 @@ std::string_view route_name(Route route)
   return "unknown";
 }
 
-ApiResponse error_response(const Error& error, std::string_view route)
-{
-  ApiResponse response;
-  response.status = http_status(error.code);
-  response.content_type = "application/json";
-  response.route = route;
-  if (response.status >= 500) {
-    // A 500 reveals nothing internal (a path, a library's message).
-    response.body = error_json(Error(Errc::internal, "Internal server error"));
-  } else {
-    response.body = error_json(error);
-  }
-  return response;
-}
-
 // The query parameters the API reads. Others are ignored.
 struct Params
 {
@@ -313,6 +298,21 @@ Expected<ApiResponse> answer(const Snapshot& snapshot,
 }
 
 } // namespace
+
+ApiResponse error_response(const Error& error, std::string_view route)
+{
+  ApiResponse response;
+  response.status = http_status(error.code);
+  response.content_type = "application/json";
+  response.route = route;
+  if (response.status >= 500) {
+    // A 500 reveals nothing internal (a path, a library's message).
+    response.body = error_json(Error(Errc::internal, "Internal server error"));
+  } else {
+    response.body = error_json(error);
+  }
+  return response;
+}
 
 ApiResponse handle(const Snapshot& snapshot, const ApiRequest& request, const ApiContext& context)
 {

@@ -50,4 +50,8 @@ struct ApiContext
 // parameters (400), authorization (403) and lookup (404), in that order.
 ApiResponse handle(const Snapshot& snapshot, const ApiRequest& request, const ApiContext& context);
 
+// Returns the JSON error answer for `error` on `route`; a 500 reveals
+// nothing of its message.
+ApiResponse error_response(const Error& error, std::string_view route);
+
 } // namespace agentdl
