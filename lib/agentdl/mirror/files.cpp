@@ -2,6 +2,7 @@
 #include <agentdl/mirror/files.hpp>
 #include <agentdl/utf8.hpp>
 
+#include <boost/url/grammar/hexdig_chars.hpp>
 #include <fmt/format.h>
 
 #include <array>
@@ -18,20 +19,6 @@ constexpr std::array<std::string_view, 7> k_long_days{ "Sunday",   "Monday", "Tu
                                                        "Thursday", "Friday", "Saturday" };
 constexpr std::array<std::string_view, 12> k_months{ "Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                                      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-
-int hex_value(char c)
-{
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
 
 char ascii_lower(char c)
 {
@@ -173,36 +160,24 @@ void take_time(DateReader& in,
   second = minute && in.take(":") ? in.take_number(2) : std::nullopt;
 }
 
-// "Sun, 06 Nov 1994 08:49:37 GMT"
-std::optional<std::int64_t> parse_imf_fixdate(std::string_view text)
+// The two forms that end with "GMT".
+enum class GmtForm
 {
-  DateReader in(text);
-  if (!in.take_name(k_days) || !in.take(", ")) {
-    return std::nullopt;
-  }
-  const auto day = in.take_number(2);
-  const auto month = day && in.take(" ") ? in.take_name(k_months) : std::nullopt;
-  const auto year = month && in.take(" ") ? in.take_number(4) : std::nullopt;
-  std::optional<int> hour, minute, second;
-  if (year && in.take(" ")) {
-    take_time(in, hour, minute, second);
-  }
-  if (!second || !in.take(" GMT") || !in.done()) {
-    return std::nullopt;
-  }
-  return unix_time(*year, month, day, hour, minute, second);
-}
+  imf_fixdate, // "Sun, 06 Nov 1994 08:49:37 GMT"
+  rfc850,      // "Sunday, 06-Nov-94 08:49:37 GMT"
+};
 
-// "Sunday, 06-Nov-94 08:49:37 GMT"
-std::optional<std::int64_t> parse_rfc850_date(std::string_view text)
+std::optional<std::int64_t> parse_gmt_date(std::string_view text, GmtForm form)
 {
+  const bool rfc850 = form == GmtForm::rfc850;
+  const std::string_view separator = rfc850 ? "-" : " ";
   DateReader in(text);
-  if (!in.take_name(k_long_days) || !in.take(", ")) {
+  if (!(rfc850 ? in.take_name(k_long_days) : in.take_name(k_days)) || !in.take(", ")) {
     return std::nullopt;
   }
   const auto day = in.take_number(2);
-  const auto month = day && in.take("-") ? in.take_name(k_months) : std::nullopt;
-  const auto year = month && in.take("-") ? in.take_number(2) : std::nullopt;
+  const auto month = day && in.take(separator) ? in.take_name(k_months) : std::nullopt;
+  const auto year = month && in.take(separator) ? in.take_number(rfc850 ? 2 : 4) : std::nullopt;
   std::optional<int> hour, minute, second;
   if (year && in.take(" ")) {
     take_time(in, hour, minute, second);
@@ -211,7 +186,8 @@ std::optional<std::int64_t> parse_rfc850_date(std::string_view text)
     return std::nullopt;
   }
   // Two digits: years 70 to 99 are the 1900s (no file is older than Unix time).
-  return unix_time(*year >= 70 ? 1900 + *year : 2000 + *year, month, day, hour, minute, second);
+  const int full_year = !rfc850 ? *year : *year >= 70 ? 1900 + *year : 2000 + *year;
+  return unix_time(full_year, month, day, hour, minute, second);
 }
 
 // "Sun Nov  6 08:49:37 1994"
@@ -287,8 +263,9 @@ Expected<std::string> decode_file_path(std::string_view encoded)
   for (std::size_t i = 0; i < encoded.size(); ++i) {
     char c = encoded[i];
     if (c == '%') {
-      const int high = i + 2 < encoded.size() ? hex_value(encoded[i + 1]) : -1;
-      const int low = high >= 0 ? hex_value(encoded[i + 2]) : -1;
+      using boost::urls::grammar::hexdig_value;
+      const int high = i + 2 < encoded.size() ? hexdig_value(encoded[i + 1]) : -1;
+      const int low = high >= 0 ? hexdig_value(encoded[i + 2]) : -1;
       if (low < 0) {
         return bad("has a malformed percent-encoding");
       }
@@ -338,10 +315,10 @@ std::string format_http_date(std::int64_t unix_seconds)
 
 std::optional<std::int64_t> parse_http_date(std::string_view text)
 {
-  if (auto time = parse_imf_fixdate(text)) {
+  if (auto time = parse_gmt_date(text, GmtForm::imf_fixdate)) {
     return time;
   }
-  if (auto time = parse_rfc850_date(text)) {
+  if (auto time = parse_gmt_date(text, GmtForm::rfc850)) {
     return time;
   }
   return parse_asctime_date(text);
