@@ -375,6 +375,7 @@ void Session::respond_error(int status, std::string_view message)
     m_out += response.body;
   }
   m_shared_body.reset();
+  m_file.close(); // a file opened for a response that failed before it was sent
   m_body_bytes = head ? 0 : response.body.size();
   m_rejected = true;
   m_keep_alive = false;
