@@ -21,13 +21,12 @@ import socket
 import stat
 import struct
 import sys
-import threading
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import runner  # noqa: E402
-from serve import Closed, Conn, ServeTestCase, request_bytes, server_section  # noqa: E402
+from serve import Conn, ServeTestCase, request_bytes, server_section  # noqa: E402
 
 SECRET = "mirror-link-secret"
 ALL_TOKEN = "token-for-everything"
