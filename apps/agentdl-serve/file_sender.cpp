@@ -5,6 +5,8 @@
 #include <cerrno>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -150,6 +152,12 @@ std::expected<OpenedFile, OpenFailure> open_beneath(int root, const std::string&
                       static_cast<std::int64_t>(st.st_mtim.tv_nsec);
   identity.inode = static_cast<std::uint64_t>(st.st_ino);
   return OpenedFile{ std::move(*opened), identity };
+}
+
+void limit_unsent_bytes(int socket)
+{
+  // A failure only costs the finer wake-ups: the file is sent all the same.
+  ::setsockopt(socket, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &k_unsent_bytes, sizeof(k_unsent_bytes));
 }
 
 void FileSender::open(FileDescriptor file, std::uint64_t offset, std::uint64_t length)

@@ -55,6 +55,16 @@ struct OpenedFile
 // not_a_file for anything but a regular file, missing, denied or failed.
 std::expected<OpenedFile, mirror::OpenFailure> open_beneath(int root, const std::string& path);
 
+// Makes `socket` report itself writable whenever fewer than k_unsent_bytes
+// wait unsent (TCP_NOTSENT_LOWAT), so that each wake-up shows the reader
+// took bytes. Otherwise a reader behind megabytes of socket buffers wakes
+// the sender only once half of them has drained, which can take longer
+// than idle_timeout for a slow reader that never stops reading.
+void limit_unsent_bytes(int socket);
+
+// Bytes a file's socket keeps queued unsent, at most (limit_unsent_bytes).
+inline constexpr int k_unsent_bytes = 512 * 1024;
+
 // Sends a response head, then a range of an open file, on a non-blocking
 // socket: as much as the socket takes when asked, so that a slow reader
 // holds no thread. The file stays open until the last byte is sent: a file

@@ -269,6 +269,7 @@ void Session::answer()
     // What sendfile needs; Asio has set it already for its own operations.
     beast::error_code ignored;
     m_socket.native_non_blocking(true, ignored);
+    limit_unsent_bytes(m_socket.native_handle());
     set_deadline(m_state.idle_timeout());
     send_file();
     return;

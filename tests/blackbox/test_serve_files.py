@@ -709,6 +709,22 @@ class LargeFiles(MirrorTestCase):
         self.assertEqual(metrics["agentdl_file_bytes_sent_total"],
                          3 * len(b"small") + self.SIZE + cut[0]["bytes"])
 
+    def test_a_slow_reader_that_keeps_reading_is_not_cut_off(self):
+        # About 640 KB/s for 5 s, over twice idle_timeout, behind megabytes of
+        # socket buffers: the sender must see that progress, not only the
+        # buffers' draining. Then the rest at full speed: all of it arrives.
+        with Conn(self.daemon.port, timeout=60) as conn:
+            conn.send(request_bytes("/files/big.bin"))
+            self.assertEqual(conn.read_response(head_request=True).status, 200)
+            digest = hashlib.sha256()
+            got = 0
+            stop = time.monotonic() + 5
+            while time.monotonic() < stop and got % (64 * 1024) == 0:
+                got += read_body(conn, 64 * 1024, digest)
+                time.sleep(0.1)
+            got += read_body(conn, self.SIZE - got, digest)
+        self.assertEqual((got, digest.hexdigest()), (self.SIZE, self.sha256))
+
     def test_a_file_replaced_during_a_download_keeps_its_bytes(self):
         path = os.path.join(self.root, "big.bin")
         with Conn(self.daemon.port, timeout=60) as conn:
