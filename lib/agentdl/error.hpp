@@ -14,21 +14,22 @@ namespace agentdl {
 // What went wrong, coarse enough to choose an HTTP status and an exit code.
 enum class Errc
 {
-  usage,                 // bad command line (exit 2; no HTTP status of its own)
-  bad_request,           // invalid parameter (400, exit 2)
-  unauthorized,          // no or unknown credentials (401, exit 4)
-  forbidden,             // credentials without access (403, exit 4)
-  not_found,             // no such release or artifact (404, exit 3)
-  method_not_allowed,    // HTTP method other than GET/HEAD (405, exit 2)
-  range_not_satisfiable, // a Range past the end of a mirror file (416, exit 5)
-  config,                // catalog fails to load or validate (exit 7; 500 if served)
-  network,               // connection failure or HTTP 5xx from a peer (exit 5)
-  unavailable,           // the server is at its limits, try again (503, exit 5)
-  integrity,             // checksum or size mismatch (exit 6)
-  io,                    // the local system failed: a file cannot be opened, written or
-                         // renamed, a library cannot be loaded (500, exit 1)
-  interrupted,           // stopped by a signal (exit 128 + the signal: 130, 143)
-  internal,              // a bug, and nothing else (500, exit 1)
+  usage,              // bad command line (exit 2; no HTTP status of its own)
+  bad_request,        // invalid parameter (400, exit 2)
+  unauthorized,       // no or unknown credentials (401, exit 4)
+  forbidden,          // credentials without access (403, exit 4)
+  not_found,          // no such release or artifact (404, exit 3)
+  method_not_allowed, // HTTP method other than GET/HEAD (405, exit 2)
+  config,             // catalog fails to load or validate (exit 7; 500 if served)
+  network,            // connection failure or HTTP 5xx from a peer (exit 5)
+  unavailable,        // the server is at its limits, try again (503, exit 5)
+  integrity,          // checksum or size mismatch (exit 6)
+  io,                 // the local system failed: a file cannot be opened, written or
+                      // renamed, a library cannot be loaded (500, exit 1)
+  interrupted,        // stopped by a signal (exit 128 + the signal: 130, 143)
+  internal,           // a bug, and nothing else (500, exit 1)
+  // A Range past the end of a mirror file (416, exit 5).
+  range_not_satisfiable,
 };
 
 // One entry of an error's `details`: a string or a list of strings.
