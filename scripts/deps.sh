@@ -9,6 +9,7 @@ packages=(
   libfmt-dev libtomlplusplus-dev doctest-dev libssl-dev libcurl4-openssl-dev
   libbenchmark-dev hyperfine clang-format
   python3-botocore  # the reference the s3 signing tests compare with (/usr/bin/python3)
+  strace  # test_serve_files makes openat2 fail with it, to test the mirror's fallback path
 )
 # node and npm run s3rver (scripts/s3rver.sh), the S3 server of the signing
 # tests; a node installed some other way is kept (s3rver needs node >= 20,

@@ -40,8 +40,24 @@ public:
   int host_count = 0;
   // Tells whether a Transfer-Encoding field was sent (refused).
   bool transfer_encoding = false;
+  // What a mirror file's answer reads. If-None-Match is a list: repeated
+  // fields are joined. The others take one value: a repeated one is kept as
+  // "", a value each of them ignores (RFC 9110 section 5.3).
+  std::optional<std::string> range;
+  std::optional<std::string> if_range;
+  std::optional<std::string> if_none_match;
+  std::optional<std::string> if_modified_since;
 
 private:
+  static void keep_one(std::optional<std::string>& field, beast::string_view value)
+  {
+    if (field) {
+      field->clear();
+    } else {
+      field.emplace(value.data(), value.size());
+    }
+  }
+
   void on_request_impl(http::verb verb,
                        beast::string_view method_string,
                        beast::string_view request_target,
@@ -75,6 +91,22 @@ private:
         break;
       case http::field::transfer_encoding:
         transfer_encoding = true;
+        break;
+      case http::field::range:
+        keep_one(range, value);
+        break;
+      case http::field::if_range:
+        keep_one(if_range, value);
+        break;
+      case http::field::if_modified_since:
+        keep_one(if_modified_since, value);
+        break;
+      case http::field::if_none_match:
+        if (if_none_match) {
+          if_none_match->append(", ").append(value.data(), value.size());
+        } else {
+          if_none_match.emplace(value.data(), value.size());
+        }
         break;
       default:
         break;

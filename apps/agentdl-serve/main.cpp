@@ -107,12 +107,18 @@ int serve_main(int argc, char** argv)
       addresses.push_back(*agentdl::parse_listen_address(text)); // checked at load
     }
   }
+  // The mirror's root must be there to start (and to pass --check).
+  auto served = agentdl::serve::Served::open(std::move(*catalog));
+  if (!served) {
+    print_error(served.error());
+    return exit_code(Errc::config);
+  }
   if (check) {
-    fmt::print("{}: ok ({} releases)\n", path->string(), catalog->releases.size());
+    fmt::print("{}: ok ({} releases)\n", path->string(), (*served)->catalog().releases.size());
     return EXIT_SUCCESS;
   }
 
-  auto log_file = agentdl::serve::LogFile::open(catalog->server.access_log);
+  auto log_file = agentdl::serve::LogFile::open((*served)->catalog().server.access_log);
   if (!log_file) {
     print_error(log_file.error());
     return exit_code(Errc::config);
@@ -120,10 +126,8 @@ int serve_main(int argc, char** argv)
 
   // A client or log reader that goes away must not kill the server.
   std::signal(SIGPIPE, SIG_IGN);
-  agentdl::serve::State state(path->string(),
-                              std::make_shared<const agentdl::Snapshot>(std::move(*catalog)),
-                              std::move(*log_file),
-                              std::move(options));
+  agentdl::serve::State state(
+    path->string(), std::move(*served), std::move(*log_file), std::move(options));
   return agentdl::serve::run_server(state, addresses);
 }
 

@@ -5,9 +5,12 @@
 
 #include <agentdl/api.hpp>
 #include <agentdl/http_message.hpp>
+#include <agentdl/mirror/files.hpp>
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
 #include <fmt/chrono.h>
@@ -17,6 +20,7 @@
 #include <array>
 #include <ctime>
 #include <exception>
+#include <system_error>
 
 namespace agentdl::serve {
 
@@ -34,7 +38,7 @@ const std::string& http_date()
   const auto now = std::time(nullptr);
   if (now != cached_second) {
     cached_second = now;
-    cached = fmt::format("{:%a, %d %b %Y %H:%M:%S} GMT", fmt::gmtime(now));
+    cached = mirror::format_http_date(now);
   }
   return cached;
 }
@@ -205,7 +209,8 @@ void Session::on_header(beast::error_code ec)
 void Session::answer()
 {
   const auto& head = *m_parser;
-  const auto snapshot = m_state.snapshot(); // this request's, whatever a reload does
+  const auto served = m_state.served(); // this request's, whatever a reload does
+  const auto& snapshot = served->snapshot();
   ApiRequest request;
   request.method = head.method_text;
   request.target = head.target;
@@ -216,10 +221,14 @@ void Session::answer()
   if (m_state.metrics_enabled()) {
     context.metrics = [this] { return m_state.metrics().render(); };
   }
-  if (snapshot->catalog().storage.signer) {
+  if (snapshot.catalog().storage.signer) {
     context.now = std::chrono::system_clock::now(); // a signature expires from now
   }
-  auto response = handle(*snapshot, request, context);
+  auto response = handle(snapshot, request, context);
+  std::uint64_t content_length = response.content().size();
+  if (response.file) {
+    content_length = open_file(*served, response);
+  }
   const bool keep_alive = head.keep_alive() && !m_state.draining();
   const auto body = response.content();
 
@@ -228,7 +237,7 @@ void Session::answer()
                        response,
                        { .version = head.version,
                          .date = http_date(),
-                         .content_length = body.size(),
+                         .content_length = content_length,
                          .keep_alive = keep_alive ? KeepAlive::yes : KeepAlive::no });
   m_body_bytes = 0;
   m_shared_body.reset();
@@ -255,7 +264,97 @@ void Session::answer()
       }
     }
   }
+  if (m_file.pending()) {
+    m_file.set_head(m_out);
+    // What sendfile needs; Asio has set it already for its own operations.
+    beast::error_code ignored;
+    m_socket.native_non_blocking(true, ignored);
+    limit_unsent_bytes(m_socket.native_handle());
+    set_deadline(m_state.idle_timeout());
+    send_file();
+    return;
+  }
   write();
+}
+
+// Opens the mirror file `response` names and puts its answer (or the
+// error) in `response`; returns the Content-Length. The file's bytes wait
+// in m_file, to go after the head.
+std::uint64_t Session::open_file(const Served& served, ApiResponse& response)
+{
+  const auto& head = *m_parser;
+  const auto path = std::move(*response.file);
+  const auto token_name = response.token_name;
+  auto opened = open_beneath(served.root(), path);
+  if (!opened) {
+    response = mirror::open_failure_response(opened.error(), path);
+    response.token_name = token_name;
+    return response.body.size();
+  }
+  const auto view = [](const std::optional<std::string>& field) {
+    return field ? std::optional<std::string_view>(*field) : std::nullopt;
+  };
+  auto answer = mirror::answer_file(path,
+                                    opened->identity,
+                                    { .head = head.method == http::verb::head,
+                                      .range = view(head.range),
+                                      .if_range = view(head.if_range),
+                                      .if_none_match = view(head.if_none_match),
+                                      .if_modified_since = view(head.if_modified_since) });
+  response = std::move(answer.response);
+  response.token_name = token_name;
+  if (answer.length > 0) {
+    m_file.open(std::move(opened->fd), answer.offset, answer.length);
+  }
+  return answer.content_length;
+}
+
+// Sends the head and the file's bytes as the socket takes them, waiting for
+// it to be writable in between: a slow reader holds no thread. Each wake-up
+// means the reader took bytes, so the deadline moves on; a reader that
+// stops taking them is cut off after idle_timeout, as write() does.
+void Session::send_file()
+{
+  if (!m_socket.is_open()) {
+    on_file_sent(net::error::operation_aborted); // closed by time_out() meanwhile
+    return;
+  }
+  std::error_code error;
+  const auto progress = m_file.send(m_socket.native_handle(), error);
+  switch (progress) {
+    case FileSender::Progress::done:
+      on_file_sent({});
+      return;
+    case FileSender::Progress::blocked:
+      m_socket.async_wait(tcp::socket::wait_write,
+                          [self = shared_from_this()](beast::error_code ec) {
+                            if (ec) {
+                              self->on_file_sent(ec);
+                              return;
+                            }
+                            self->set_deadline(self->m_state.idle_timeout());
+                            self->send_file();
+                          });
+      return;
+    case FileSender::Progress::turn:
+      set_deadline(m_state.idle_timeout());
+      net::post(m_socket.get_executor(), [self = shared_from_this()] { self->send_file(); });
+      return;
+    case FileSender::Progress::failed:
+      on_file_sent(beast::error_code(error));
+      return;
+  }
+}
+
+void Session::on_file_sent(beast::error_code ec)
+{
+  m_body_bytes = m_file.sent();
+  m_state.metrics().count_file_bytes(m_file.sent());
+  if (!ec) {
+    m_state.metrics().count_file_served();
+  }
+  m_file.close();
+  on_write(ec);
 }
 
 // Answers a request that cannot be served, then closes: after a malformed
@@ -277,6 +376,7 @@ void Session::respond_error(int status, std::string_view message)
     m_out += response.body;
   }
   m_shared_body.reset();
+  m_file.close(); // a file opened for a response that failed before it was sent
   m_body_bytes = head ? 0 : response.body.size();
   m_rejected = true;
   m_keep_alive = false;
@@ -300,6 +400,9 @@ void Session::write()
   // A client that does not read its responses is cut off like an idle one.
   set_deadline(m_state.idle_timeout());
   const auto done = [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    if (ec) {
+      self->m_body_bytes = 0; // how much of it went out is not known
+    }
     self->on_write(ec);
   };
   if (m_shared_body) {
@@ -325,7 +428,7 @@ void Session::on_write(beast::error_code ec)
     entry.method = m_parser ? std::string_view(m_parser->method_text) : "-";
     entry.target = m_parser ? std::string_view(m_parser->target) : "-";
     entry.status = m_status;
-    entry.bytes = ec ? 0 : m_body_bytes;
+    entry.bytes = m_body_bytes;
     entry.duration = elapsed;
     entry.route = m_route;
     entry.token_name = m_token_name;

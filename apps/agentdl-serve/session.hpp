@@ -2,8 +2,11 @@
 // the connection's own strand, with a deadline the registry's sweep enforces.
 #pragma once
 
+#include "file_sender.hpp"
 #include "head_parser.hpp"
 #include "transport.hpp"
+
+#include <agentdl/api.hpp>
 
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -11,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,6 +23,7 @@
 namespace agentdl::serve {
 
 class Registry;
+class Served;
 class State;
 
 // One client connection: reads requests one after the other (pipelined ones
@@ -60,6 +65,9 @@ private:
   void parse();
   void on_header(beast::error_code ec);
   void answer();
+  std::uint64_t open_file(const Served& served, ApiResponse& response);
+  void send_file();
+  void on_file_sent(beast::error_code ec);
   void respond_error(int status, std::string_view message);
   void write();
   void on_write(beast::error_code ec);
@@ -75,6 +83,7 @@ private:
   std::optional<HeadParser> m_parser;
   std::string m_out; // the response's head, and its body if not shared
   std::shared_ptr<const std::string> m_shared_body; // the body, when shared with other responses
+  FileSender m_file;                                // a mirror file's bytes, sent after m_out
   State& m_state;
   Registry& m_registry;
   std::string m_remote; // m_peer as text, made when first logged
@@ -82,7 +91,7 @@ private:
   bool m_keep_alive = false;
   int m_status = 0;
   Clock::time_point m_start;
-  std::size_t m_body_bytes = 0;
+  std::size_t m_body_bytes = 0; // of the response being written: its body's bytes, then those sent
   std::size_t m_header_bytes = 0; // of the request being read
   std::size_t m_linger_bytes = 0; // discarded after the last response
   bool m_first_request = true;    // no request answered yet on this connection

@@ -10,6 +10,27 @@
 
 namespace agentdl::serve {
 
+std::expected<std::shared_ptr<const Served>, std::string> Served::open(Catalog catalog)
+{
+  FileDescriptor root;
+  if (const auto& mirror = catalog.mirror; !mirror.root.empty()) {
+    // O_PATH: a handle to resolve beneath, which needs no read permission.
+    root = FileDescriptor(::open(mirror.root_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (root.get() < 0) {
+      const auto shown = mirror.root_path == mirror.root
+                           ? fmt::format("\"{}\"", mirror.root)
+                           : fmt::format("\"{}\" ({})", mirror.root, mirror.root_path.string());
+      return std::unexpected(fmt::format("{}:{}:{}: cannot open mirror root {}: {}",
+                                         catalog.source,
+                                         mirror.pos.line,
+                                         mirror.pos.column,
+                                         shown,
+                                         std::strerror(errno)));
+    }
+  }
+  return std::shared_ptr<const Served>(new Served(std::move(catalog), std::move(root)));
+}
+
 std::expected<std::shared_ptr<LogFile>, std::string> LogFile::open(const std::string& setting)
 {
   if (setting == "off") {
@@ -34,18 +55,18 @@ LogFile::~LogFile()
 }
 
 State::State(std::string config_path,
-             std::shared_ptr<const Snapshot> snapshot,
+             std::shared_ptr<const Served> served,
              std::shared_ptr<LogFile> access_log,
              LoadOptions load_options)
   : m_config_path(std::move(config_path))
   , m_load_options(std::move(load_options))
-  , m_snapshot(std::move(snapshot))
-  , m_start_settings(m_snapshot.load()->catalog().server)
+  , m_served(std::move(served))
+  , m_start_settings(m_served.load()->catalog().server)
   , m_log_file(std::move(access_log))
 {
   apply(m_start_settings);
   m_logging.store(m_log_file->fd() >= 0, std::memory_order_relaxed);
-  m_metrics.set_releases(m_snapshot.load()->catalog().releases.size());
+  m_metrics.set_releases(m_served.load()->catalog().releases.size());
   malloc_trim(0); // as after a reload
   m_log_writer = std::thread([this] { write_log_lines(); });
 }
@@ -75,7 +96,8 @@ std::expected<void, std::string> State::set_bound_address(std::string address)
     std::lock_guard lock(m_reload_mutex);
     m_load_options.bound_address = std::move(address);
   }
-  const auto& catalog = snapshot()->catalog();
+  const auto current = served(); // held: a reload may swap it
+  const auto& catalog = current->catalog();
   // Only a mirror's links to /files/ can change, and only when the address
   // bound is not the one written (port 0, a host name).
   if (catalog.mirror.root.empty() ||
@@ -97,18 +119,23 @@ std::expected<ReloadReport, std::string> State::reload()
     m_metrics.count_reload(false);
     return std::unexpected(loaded.error().message);
   }
-  // Opened before anything is swapped: a log that cannot be opened rejects
-  // the reload whole rather than apply half of it.
+  // Opened before anything is swapped: a log or a mirror root that cannot
+  // be opened rejects the reload whole rather than apply half of it.
   auto log_file = LogFile::open(loaded->server.access_log);
   if (!log_file) {
     m_metrics.count_reload(false);
     return std::unexpected(log_file.error());
   }
+  auto served = Served::open(std::move(*loaded));
+  if (!served) {
+    m_metrics.count_reload(false);
+    return std::unexpected(served.error());
+  }
 
-  const auto& before = m_snapshot.load()->catalog().server;
-  const auto& after = loaded->server;
+  const auto& before = m_served.load()->catalog().server;
+  const auto& after = (*served)->catalog().server;
   ReloadReport report;
-  report.releases = loaded->releases.size();
+  report.releases = (*served)->catalog().releases.size();
   const auto changed = [&](bool differs, std::string_view key) {
     if (differs) {
       report.applied.emplace_back(key);
@@ -138,7 +165,7 @@ std::expected<ReloadReport, std::string> State::reload()
   }
   m_metrics.count_reload(true);
   m_metrics.set_releases(report.releases);
-  m_snapshot.store(std::make_shared<const Snapshot>(std::move(*loaded)), std::memory_order_release);
+  m_served.store(std::move(*served), std::memory_order_release);
   // Loading a catalog builds a TOML tree several times the catalog's size;
   // give those pages back rather than keep them for the daemon's life.
   malloc_trim(0);

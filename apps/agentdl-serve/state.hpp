@@ -1,7 +1,10 @@
-// What every connection of agentdl-serve shares: the catalog snapshot, the
-// [server] settings that a reload may change, metrics, the access log and
-// the draining flag. Free of Asio and Beast, so it stays cheap to include.
+// What every connection of agentdl-serve shares: the catalog snapshot (with
+// the mirror's root folder), the [server] settings that a reload may change,
+// metrics, the access log and the draining flag. Free of Asio and Beast, so
+// it stays cheap to include.
 #pragma once
+
+#include "file_sender.hpp"
 
 #include <agentdl/access_log.hpp>
 #include <agentdl/catalog.hpp>
@@ -46,6 +49,37 @@ private:
   bool m_owned;
 };
 
+// A catalog as agentdl-serve serves it: its snapshot and, with [mirror],
+// the root folder, opened with the catalog so that a reload can move it and
+// a request keeps the folder of the catalog it started with.
+class Served
+{
+public:
+  // Opens the [mirror] root of `catalog`, if it has one, and makes the
+  // snapshot. Fails with "FILE:LINE:COLUMN: cannot open mirror root ..." when
+  // root is not a folder agentdl-serve can open.
+  static std::expected<std::shared_ptr<const Served>, std::string> open(Catalog catalog);
+
+  Served(const Served&) = delete;
+  Served& operator=(const Served&) = delete;
+
+  const Snapshot& snapshot() const { return m_snapshot; }
+  const Catalog& catalog() const { return m_snapshot.catalog(); }
+
+  // Returns the descriptor of the mirror's root folder (O_PATH), -1 without [mirror].
+  int root() const { return m_root.get(); }
+
+private:
+  Served(Catalog catalog, FileDescriptor root)
+    : m_snapshot(std::move(catalog))
+    , m_root(std::move(root))
+  {
+  }
+
+  Snapshot m_snapshot;
+  FileDescriptor m_root;
+};
+
 // What a reload changed.
 struct ReloadReport
 {
@@ -60,19 +94,16 @@ public:
   // `load_options` are those the catalog was loaded with (--listen), used
   // again by every reload.
   State(std::string config_path,
-        std::shared_ptr<const Snapshot> snapshot,
+        std::shared_ptr<const Served> served,
         std::shared_ptr<LogFile> access_log,
         LoadOptions load_options);
   ~State();
   State(const State&) = delete;
   State& operator=(const State&) = delete;
 
-  // Returns the snapshot to answer one request with; a reload never changes
+  // Returns the catalog to answer one request with; a reload never changes
   // it under the request.
-  std::shared_ptr<const Snapshot> snapshot() const
-  {
-    return m_snapshot.load(std::memory_order_acquire);
-  }
+  std::shared_ptr<const Served> served() const { return m_served.load(std::memory_order_acquire); }
 
   // Tells the first address bound ("127.0.0.1:38211", port 0 made real):
   // public_url's default from now on. Loads the catalog again when links to
@@ -81,7 +112,8 @@ public:
 
   // Loads the catalog file again and swaps it in with the [server] settings
   // that can change without a restart (timeouts, max_connections,
-  // access_log, metrics; api_prefix and public_url come with the catalog).
+  // access_log, metrics; api_prefix, public_url and [mirror] root come with
+  // the catalog). A root that cannot be opened rejects the reload.
   // The access log file is reopened, so that a rotated log gets a new file.
   // On failure nothing changes and the error says why.
   std::expected<ReloadReport, std::string> reload();
@@ -122,7 +154,7 @@ private:
 
   std::string m_config_path;
   LoadOptions m_load_options;
-  std::atomic<std::shared_ptr<const Snapshot>> m_snapshot;
+  std::atomic<std::shared_ptr<const Served>> m_served;
   std::mutex m_reload_mutex;
   const ServerSettings m_start_settings;
 

@@ -1,7 +1,9 @@
 #include <agentdl/api.hpp>
 #include <agentdl/auth.hpp>
+#include <agentdl/mirror/files.hpp>
 #include <agentdl/output.hpp>
 #include <agentdl/resolver.hpp>
+#include <agentdl/signing/hmac.hpp>
 #include <agentdl/utf8.hpp>
 
 #include <boost/url/decode_view.hpp>
@@ -23,7 +25,8 @@ enum class Route
   version,
   releases,
   healthz,
-  metrics
+  metrics,
+  files
 };
 
 std::string_view route_name(Route route)
@@ -43,23 +46,10 @@ std::string_view route_name(Route route)
       return "healthz";
     case Route::metrics:
       return "metrics";
+    case Route::files:
+      return "files";
   }
   return "unknown";
-}
-
-ApiResponse error_response(const Error& error, std::string_view route)
-{
-  ApiResponse response;
-  response.status = http_status(error.code);
-  response.content_type = "application/json";
-  response.route = route;
-  if (response.status >= 500) {
-    // A 500 reveals nothing internal (a path, a library's message).
-    response.body = error_json(Error(Errc::internal, "Internal server error"));
-  } else {
-    response.body = error_json(error);
-  }
-  return response;
 }
 
 // The query parameters the API reads. Others are ignored.
@@ -116,13 +106,19 @@ struct Match
 
 // Returns the route for `path` (still percent-encoded), nullopt for an
 // unknown route, or an error for a version segment that cannot be one.
-Expected<std::optional<Match>> match_route(std::string_view path, std::string_view prefix)
+// /files/ is a route only for a catalog with a [mirror].
+Expected<std::optional<Match>> match_route(std::string_view path,
+                                           std::string_view prefix,
+                                           bool mirror)
 {
   if (path == "/healthz") {
     return Match{ Route::healthz, {} };
   }
   if (path == "/metrics") {
     return Match{ Route::metrics, {} };
+  }
+  if (mirror && path.starts_with("/files/")) {
+    return Match{ Route::files, {} };
   }
   if (!path.starts_with(prefix) || path.substr(prefix.size()).substr(0, 15) != "/agent-releases") {
     return std::nullopt;
@@ -307,12 +303,107 @@ Expected<ApiResponse> answer(const Snapshot& snapshot,
     }
     case Route::healthz:
     case Route::metrics:
+    case Route::files:
       break;
   }
   return fail(Errc::internal, "unreachable route");
 }
 
+// Returns the 401 answer for a failed authentication.
+ApiResponse unauthorized(const Error& error,
+                         std::string_view route,
+                         std::optional<std::string_view> authorization)
+{
+  auto response = error_response(error, route);
+  response.headers.emplace_back(
+    "WWW-Authenticate",
+    www_authenticate(Errc::unauthorized, bearer_token(authorization).has_value()));
+  return response;
+}
+
+// Answers /files/{path} for `caller` (nullptr: signed links, no token):
+// which file, and whether this caller may have it (CONTRACT section 6). The
+// mirror serves what its catalog lists, so a file no release lists is 404
+// even when it is on disk.
+ApiResponse file_response(const Snapshot& snapshot,
+                          const Caller* caller,
+                          const boost::urls::url_view& url,
+                          SystemTime now)
+{
+  const auto& catalog = snapshot.catalog();
+  const auto route = route_name(Route::files);
+  auto path =
+    mirror::decode_file_path(url.encoded_path().substr(std::string_view("/files/").size()));
+  if (!path) {
+    return error_response(path.error(), route);
+  }
+  if (!caller) {
+    const auto check =
+      catalog.storage.link_verifier->check("/files/" + *path, url.encoded_query(), now);
+    if (check != LinkCheck::valid) {
+      return error_response(
+        Error(Errc::forbidden, std::string(link_check_text(check)), { { "path", *path } }), route);
+    }
+  }
+  const auto listed = snapshot.releases_with_file(*path);
+  if (listed.empty()) {
+    return error_response(mirror::file_not_found(*path), route);
+  }
+  if (caller && std::none_of(listed.begin(), listed.end(), [&](const ListedFile& file) {
+        return may_read_release(catalog, *caller, catalog.releases[file.release]);
+      })) {
+    const auto& version = catalog.releases[listed.front().release].version.str();
+    auto response = error_response(
+      forbidden(fmt::format("this token may not read file \"{}\" (release {})", *path, version),
+                { { "path", *path }, { "version", version } }),
+      route);
+    response.headers.emplace_back("WWW-Authenticate", www_authenticate(Errc::forbidden, true));
+    return response;
+  }
+  ApiResponse response;
+  response.route = route;
+  response.file = std::move(*path);
+  return response;
+}
+
+// Answers /files/{path}: with signing = "hmac" the link is the credential
+// and no token is read; else the bearer token, as on the other routes.
+ApiResponse answer_file_request(const Snapshot& snapshot,
+                                const ApiRequest& request,
+                                const boost::urls::url_view& url,
+                                const ApiContext& context)
+{
+  const auto& catalog = snapshot.catalog();
+  if (catalog.storage.signing == Signing::hmac) {
+    return file_response(snapshot, nullptr, url, context.now);
+  }
+  const auto caller = authenticate(catalog, request.authorization);
+  if (!caller) {
+    return unauthorized(caller.error(), route_name(Route::files), request.authorization);
+  }
+  auto response = file_response(snapshot, &*caller, url, context.now);
+  if (caller->token) {
+    response.token_name = caller->token->name;
+  }
+  return response;
+}
+
 } // namespace
+
+ApiResponse error_response(const Error& error, std::string_view route)
+{
+  ApiResponse response;
+  response.status = http_status(error.code);
+  response.content_type = "application/json";
+  response.route = route;
+  if (response.status >= 500) {
+    // A 500 reveals nothing internal (a path, a library's message).
+    response.body = error_json(Error(Errc::internal, "Internal server error"));
+  } else {
+    response.body = error_json(error);
+  }
+  return response;
+}
 
 ApiResponse handle(const Snapshot& snapshot, const ApiRequest& request, const ApiContext& context)
 {
@@ -326,7 +417,8 @@ ApiResponse handle(const Snapshot& snapshot, const ApiRequest& request, const Ap
   if (!url) {
     return error_response(Error(Errc::bad_request, "malformed request target"), "unknown");
   }
-  auto matched = match_route(url->encoded_path(), catalog.server.api_prefix);
+  auto matched =
+    match_route(url->encoded_path(), catalog.server.api_prefix, !catalog.mirror.root.empty());
   if (matched && (*matched) && (*matched)->route == Route::metrics && !context.metrics) {
     return error_response(Error(Errc::not_found, "no such route (metrics are off)"), "unknown");
   }
@@ -352,14 +444,13 @@ ApiResponse handle(const Snapshot& snapshot, const ApiRequest& request, const Ap
     response.content_type = "text/plain; version=0.0.4; charset=utf-8";
     return response;
   }
+  if (matched && !unknown && (*matched)->route == Route::files) {
+    return answer_file_request(snapshot, request, *url, context);
+  }
 
   const auto caller = authenticate(catalog, request.authorization);
   if (!caller) {
-    auto response = error_response(caller.error(), route);
-    response.headers.emplace_back(
-      "WWW-Authenticate",
-      www_authenticate(Errc::unauthorized, bearer_token(request.authorization).has_value()));
-    return response;
+    return unauthorized(caller.error(), route, request.authorization);
   }
   ApiResponse response;
   auto params = read_params(*url);

@@ -34,6 +34,9 @@ struct ApiResponse
   std::string_view route = "unknown";             // for metrics and the access log
   std::string_view token_name;  // the name of the caller's token, for the access log
   bool location_signed = false; // the Location carries a signature: log it without its query
+  // A mirror file to answer with, relative to [mirror] root: the transport
+  // opens it and asks mirror::answer_file() for the status and headers.
+  std::optional<std::string> file;
 
   // Returns the body: shared_body's if set, else body.
   std::string_view content() const { return shared_body ? *shared_body : body; }
@@ -48,6 +51,14 @@ struct ApiContext
 
 // Answers `request` from `snapshot`: routing, method, authentication (401),
 // parameters (400), authorization (403) and lookup (404), in that order.
+// For /files/{path} (with [mirror] root) it checks the path and the access
+// (a signed link with signing = "hmac", else the bearer token, else none)
+// and returns the file to send in `file`, leaving the file itself to the
+// transport.
 ApiResponse handle(const Snapshot& snapshot, const ApiRequest& request, const ApiContext& context);
+
+// Returns the JSON error answer for `error` on `route`; a 500 reveals
+// nothing of its message.
+ApiResponse error_response(const Error& error, std::string_view route);
 
 } // namespace agentdl

@@ -150,7 +150,11 @@ struct AuthSettings
 
 struct MirrorSettings
 {
-  std::string root; // empty: no mirror
+  std::string root; // as written, for messages; empty: no mirror
+  // root, taken from the folder of the catalog file when relative (and made
+  // absolute): the directory agentdl-serve serves at /files/.
+  std::filesystem::path root_path;
+  SourcePos pos; // where root is written
 
   bool operator==(const MirrorSettings&) const = default;
 };

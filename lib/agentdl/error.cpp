@@ -21,6 +21,8 @@ int http_status(Errc code)
       return 404;
     case Errc::method_not_allowed:
       return 405;
+    case Errc::range_not_satisfiable:
+      return 416;
     case Errc::network:
       return 502;
     case Errc::unavailable:
@@ -49,6 +51,7 @@ int exit_code(Errc code, int signal)
       return 4;
     case Errc::network:
     case Errc::unavailable:
+    case Errc::range_not_satisfiable:
       return 5;
     case Errc::integrity:
       return 6;
@@ -80,6 +83,8 @@ std::string_view code_name(Errc code)
       return "method_not_allowed";
     case Errc::unavailable:
       return "unavailable";
+    case Errc::range_not_satisfiable:
+      return "range_not_satisfiable";
     case Errc::network:
     case Errc::config:
     case Errc::integrity:

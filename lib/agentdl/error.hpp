@@ -28,6 +28,8 @@ enum class Errc
                       // renamed, a library cannot be loaded (500, exit 1)
   interrupted,        // stopped by a signal (exit 128 + the signal: 130, 143)
   internal,           // a bug, and nothing else (500, exit 1)
+  // A Range past the end of a mirror file (416, exit 5).
+  range_not_satisfiable,
 };
 
 // One entry of an error's `details`: a string or a list of strings.

@@ -68,6 +68,14 @@ std::string Metrics::render() const
     "# TYPE agentdl_access_log_dropped_total counter\n"
     "agentdl_access_log_dropped_total {}\n",
     m_log_dropped.load(std::memory_order_relaxed));
+  out += fmt::format("# HELP agentdl_files_served_total Mirror files sent whole (200 or 206).\n"
+                     "# TYPE agentdl_files_served_total counter\n"
+                     "agentdl_files_served_total {}\n"
+                     "# HELP agentdl_file_bytes_sent_total Bytes of mirror files sent.\n"
+                     "# TYPE agentdl_file_bytes_sent_total counter\n"
+                     "agentdl_file_bytes_sent_total {}\n",
+                     m_files_served.load(std::memory_order_relaxed),
+                     m_file_bytes.load(std::memory_order_relaxed));
   out += fmt::format("# HELP agentdl_releases Releases in the catalog being served.\n"
                      "# TYPE agentdl_releases gauge\n"
                      "agentdl_releases {}\n",

@@ -18,6 +18,15 @@ public:
   // "unknown") with `status`, which took `elapsed`.
   void count_request(std::string_view route, int status, std::chrono::nanoseconds elapsed);
 
+  // Counts a mirror file sent whole (the body of a 200 or 206 to a GET).
+  void count_file_served() { m_files_served.fetch_add(1, std::memory_order_relaxed); }
+
+  // Counts `bytes` of mirror files sent, whether or not their response ended well.
+  void count_file_bytes(std::uint64_t bytes)
+  {
+    m_file_bytes.fetch_add(bytes, std::memory_order_relaxed);
+  }
+
   // Counts one catalog reload, successful or not.
   void count_reload(bool ok);
 
@@ -39,12 +48,12 @@ public:
   // Returns all metrics in the Prometheus text exposition format 0.0.4.
   std::string render() const;
 
-  static constexpr std::array<std::string_view, 8> k_routes{ "download_latest", "download_version",
-                                                             "latest",          "version",
-                                                             "releases",        "healthz",
-                                                             "metrics",         "unknown" };
-  static constexpr std::array<int, 11> k_statuses{ 200, 302, 304, 400, 401, 403,
-                                                   404, 405, 431, 500, 503 };
+  static constexpr std::array<std::string_view, 9> k_routes{
+    "download_latest", "download_version", "latest", "version", "releases",
+    "healthz",         "metrics",          "files",  "unknown"
+  };
+  static constexpr std::array<int, 13> k_statuses{ 200, 206, 302, 304, 400, 401, 403,
+                                                   404, 405, 416, 431, 500, 503 };
   // Upper bounds of the latency histogram, in seconds.
   static constexpr std::array<double, 12> k_buckets{ 0.00005, 0.0001, 0.00025, 0.0005,
                                                      0.001,   0.0025, 0.005,   0.01,
@@ -59,6 +68,8 @@ private:
   std::atomic<std::uint64_t> m_reloads_ok{ 0 };
   std::atomic<std::uint64_t> m_reloads_failed{ 0 };
   std::atomic<std::uint64_t> m_log_dropped{ 0 };
+  std::atomic<std::uint64_t> m_files_served{ 0 };
+  std::atomic<std::uint64_t> m_file_bytes{ 0 };
   std::atomic<std::size_t> m_releases{ 0 };
   std::atomic<std::int64_t> m_connections{ 0 };
 };

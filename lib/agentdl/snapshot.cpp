@@ -1,11 +1,38 @@
 #include <agentdl/output.hpp>
 #include <agentdl/snapshot.hpp>
 
+#include <algorithm>
+
 namespace agentdl {
 
 Snapshot::Snapshot(Catalog catalog)
   : m_catalog(std::move(catalog))
 {
+  if (m_catalog.mirror.root.empty()) {
+    return;
+  }
+  for (std::size_t r = 0; r < m_catalog.releases.size(); ++r) {
+    const auto& release = m_catalog.releases[r];
+    if (release.yanked) {
+      continue; // never resolved, so never linked to
+    }
+    for (const auto& artifact : release.artifacts) {
+      if (!artifact.path.empty()) {
+        m_files.push_back({ artifact.path, r });
+      }
+    }
+  }
+  std::stable_sort(
+    m_files.begin(), m_files.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
+}
+
+std::span<const ListedFile> Snapshot::releases_with_file(std::string_view path) const
+{
+  const auto [first, last] = std::equal_range(
+    m_files.begin(), m_files.end(), ListedFile{ path, 0 }, [](const auto& a, const auto& b) {
+      return a.path < b.path;
+    });
+  return { first, last };
 }
 
 std::shared_ptr<const std::string> Snapshot::release_list(std::optional<ChannelId> channel,

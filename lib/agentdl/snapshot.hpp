@@ -10,10 +10,20 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 namespace agentdl {
+
+// A mirror file and a release that lists it (an artifact's relative path).
+struct ListedFile
+{
+  std::string_view path; // the artifact's path, held by the snapshot's catalog
+  std::size_t release;   // index into Catalog::releases
+};
 
 // An immutable catalog and its shared answers. A reload makes a new
 // Snapshot; a request keeps the one it started with. Thread-safe.
@@ -34,6 +44,11 @@ public:
   std::shared_ptr<const std::string> release_list(std::optional<ChannelId> channel,
                                                   const Scope& scope) const;
 
+  // Returns the releases that list the mirror file `path` (relative to
+  // [mirror] root), newest first; yanked ones do not count. Empty when none
+  // does or the catalog has no [mirror]. O(log n) in the artifacts.
+  std::span<const ListedFile> releases_with_file(std::string_view path) const;
+
   // Returns how many bytes of rendered lists are kept.
   std::size_t cached_bytes() const;
 
@@ -42,6 +57,7 @@ public:
 
 private:
   Catalog m_catalog;
+  std::vector<ListedFile> m_files; // with [mirror]: by path, then newest first
   mutable std::mutex m_mutex;
   mutable std::map<std::pair<std::optional<ChannelId>, Scope>, std::shared_ptr<const std::string>>
     m_lists;

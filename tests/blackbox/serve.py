@@ -317,15 +317,17 @@ class ServeTestCase(unittest.TestCase):
         env["HOME"] = self.tmp
         return env
 
-    def spawn(self, config, *args, name="serve", preexec_fn=None, env=None):
+    def spawn(self, config, *args, name="serve", preexec_fn=None, env=None, wrapper=()):
         """Starts agentdl-serve without waiting for it, with the variables of `env`
-        added to its environment; returns the Daemon."""
+        added to its environment, under the command `wrapper` if given (strace, say);
+        returns the Daemon."""
         stdout_path = self.path(f"{name}.stdout")
         stderr_path = self.path(f"{name}.stderr")
         child_env = self.env()
         child_env.update(env or {})
         with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
-            proc = subprocess.Popen([AGENTDL_SERVE, "--config", config, *args], cwd=self.tmp,
+            proc = subprocess.Popen([*wrapper, AGENTDL_SERVE, "--config", config, *args],
+                                    cwd=self.tmp,
                                     env=child_env, stdin=subprocess.DEVNULL, stdout=out,
                                     stderr=err, preexec_fn=preexec_fn)
         daemon = Daemon(proc, stdout_path, stderr_path)
@@ -343,10 +345,11 @@ class ServeTestCase(unittest.TestCase):
                                           f"end of the test:\n{daemon.stderr()[-4000:]}")
 
     def start(self, config, *args, listeners=1, name="serve", preexec_fn=None, timeout=10,
-              env=None):
-        """Starts agentdl-serve on `config` (with `env` added to its environment) and
-        waits up to `timeout` seconds for its `listening on` lines."""
-        daemon = self.spawn(config, *args, name=name, preexec_fn=preexec_fn, env=env)
+              env=None, wrapper=()):
+        """Starts agentdl-serve on `config` (with `env` added to its environment, under
+        `wrapper`) and waits up to `timeout` seconds for its `listening on` lines."""
+        daemon = self.spawn(config, *args, name=name, preexec_fn=preexec_fn, env=env,
+                            wrapper=wrapper)
         deadline = time.monotonic() + timeout
         while True:
             found = _LISTENING.findall(daemon.stderr())

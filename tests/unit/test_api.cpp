@@ -657,3 +657,181 @@ TEST_CASE("api: signed Locations are signed per request, as of the context's tim
     CHECK_FALSE(r.location_signed);
   }
 }
+
+namespace {
+
+// k_catalog with a [mirror] (and `storage_extra` in [storage]).
+agentdl::Catalog mirror_catalog(const std::string& storage_extra = "",
+                                const std::string& auth_extra = "")
+{
+  auto text = k_catalog;
+  text.replace(text.find("[auth]\n"),
+               7,
+               storage_extra + "[mirror]\nroot = \"/srv/files\"\n[auth]\n" + auth_extra);
+  return load_with(text, [](std::string_view name) -> std::optional<std::string> {
+    return name == "LINK_SECRET" ? std::optional<std::string>("link-secret") : std::nullopt;
+  });
+}
+
+} // namespace
+
+TEST_CASE("api: /files/ names a mirror file the caller may read")
+{
+  const agentdl::Snapshot mirror(mirror_catalog());
+  const auto ask = [&](std::string_view target,
+                       std::optional<std::string_view> authorization = "Bearer all-token",
+                       std::string_view method = "GET") {
+    return agentdl::handle(mirror, { method, target, authorization }, {});
+  };
+  SUBCASE("a listed file: the file to send, nothing else")
+  {
+    for (const auto* method : { "GET", "HEAD" }) {
+      const auto r =
+        ask("/files/windows/1.8.3/ScalepadAgent-1.8.3.msi", "Bearer all-token", method);
+      CHECK(r.status == 200);
+      CHECK(r.file == "windows/1.8.3/ScalepadAgent-1.8.3.msi");
+      CHECK(r.route == "files");
+      CHECK(r.token_name == "all");
+      CHECK(r.content_type.empty());
+      CHECK(r.headers.empty());
+      CHECK(r.body.empty());
+    }
+  }
+  SUBCASE("decoded once; the query is not part of the path")
+  {
+    const auto r = ask("/files/windows/1.8.3/Scalepad%41gent-1.8.3.msi?x=1");
+    CHECK(r.file == "windows/1.8.3/ScalepadAgent-1.8.3.msi");
+  }
+  SUBCASE("a token reads the files of the releases it may read")
+  {
+    CHECK(ask("/files/macos/arm64/1.8.3/ScalepadAgent-1.8.3.pkg", "Bearer stable-token").file ==
+          "macos/arm64/1.8.3/ScalepadAgent-1.8.3.pkg");
+    const auto r =
+      ask("/files/macos/arm64/1.9.0-beta.2/ScalepadAgent-1.9.0-beta.2.pkg", "Bearer stable-token");
+    CHECK(r.status == 403);
+    CHECK_FALSE(r.file);
+    CHECK(r.token_name == "stable-only");
+    CHECK(r.body == R"j({"error":{"code":"forbidden","message":"this token may not read file )j"
+                    R"j(\"macos/arm64/1.9.0-beta.2/ScalepadAgent-1.9.0-beta.2.pkg\" (release )j"
+                    R"j(1.9.0-beta.2)","details":{"path":"macos/arm64/1.9.0-beta.2/)j"
+                    R"j(ScalepadAgent-1.9.0-beta.2.pkg","version":"1.9.0-beta.2"}}})j");
+    CHECK(header(r, "WWW-Authenticate") == R"(Bearer realm="agentdl", error="insufficient_scope")");
+  }
+  SUBCASE("no token: 401, before the path is even read")
+  {
+    for (const auto* target : { "/files/windows/1.8.3/ScalepadAgent-1.8.3.msi", "/files/../x" }) {
+      const auto r = ask(target, std::nullopt);
+      CHECK(r.status == 401);
+      CHECK(r.route == "files");
+      CHECK(header(r, "WWW-Authenticate") == R"(Bearer realm="agentdl")");
+    }
+  }
+  SUBCASE("the mirror serves what its catalog lists: anything else is 404")
+  {
+    const auto r = ask("/files/windows/1.8.3/other.msi");
+    CHECK(r.status == 404);
+    CHECK(r.body == R"j({"error":{"code":"not_found","message":"no file )j"
+                    R"j(\"windows/1.8.3/other.msi\" in the mirror","details":{"path":)j"
+                    R"j("windows/1.8.3/other.msi"}}})j");
+    // A yanked release is never resolved, so its files are not handed out.
+    CHECK(ask("/files/windows/1.8.4/ScalepadAgent-1.8.4.msi").status == 404);
+    CHECK(ask("/files/windows/1.8.3").status == 404);
+    CHECK(ask("/files/").status == 404);
+  }
+  SUBCASE("a path that could leave root: 400")
+  {
+    const auto r = ask("/files/windows/%2e%2e/%2e%2e/etc/passwd");
+    CHECK(r.status == 400);
+    CHECK(r.body ==
+          R"j({"error":{"code":"bad_request","message":"file path )j"
+          R"j(\"windows/%2e%2e/%2e%2e/etc/passwd\" has a \"..\" segment","details":{"path":)j"
+          R"j("windows/%2e%2e/%2e%2e/etc/passwd"}}})j");
+    CHECK(ask("/files//etc/passwd").status == 400);
+    CHECK(ask("/files/a%2F..%2F..%2Fetc").status == 400);
+  }
+  SUBCASE("only GET and HEAD")
+  {
+    const auto r = ask("/files/windows/1.8.3/ScalepadAgent-1.8.3.msi", "Bearer all-token", "PUT");
+    CHECK(r.status == 405);
+    CHECK(r.route == "files");
+    CHECK_FALSE(r.file);
+  }
+  SUBCASE("without [mirror], /files/ is an unknown route")
+  {
+    const auto r = get("/files/windows/1.8.3/ScalepadAgent-1.8.3.msi");
+    CHECK(r.status == 404);
+    CHECK(r.route == "unknown");
+    CHECK_FALSE(r.file);
+    CHECK(get("/files/windows/1.8.3/ScalepadAgent-1.8.3.msi", std::nullopt).status == 401);
+  }
+}
+
+TEST_CASE("api: /files/ with auth off is public")
+{
+  const agentdl::Snapshot mirror(mirror_catalog("", "mode = \"none\"\n"));
+  const auto r =
+    agentdl::handle(mirror, { "GET", "/files/windows/1.8.3/ScalepadAgent-1.8.3.msi", {} }, {});
+  CHECK(r.status == 200);
+  CHECK(r.file == "windows/1.8.3/ScalepadAgent-1.8.3.msi");
+  CHECK(r.token_name.empty());
+}
+
+TEST_CASE("api: /files/ with signing = \"hmac\" wants a valid link, not a token")
+{
+  REQUIRE(agentdl::crypto_init().has_value());
+  const agentdl::Snapshot mirror(
+    mirror_catalog("signing = \"hmac\"\nsecret_env = \"LINK_SECRET\"\n"));
+  const auto path = std::string("/files/windows/1.8.3/ScalepadAgent-1.8.3.msi");
+  const auto link = [&](long long expires, std::string_view secret = "link-secret") {
+    return path + "?expires=" + std::to_string(expires) +
+           "&sig=" + agentdl::hmac_link_signature(secret, path, expires);
+  };
+  const auto ask = [&](const std::string& target,
+                       std::optional<std::string_view> authorization = std::nullopt) {
+    return agentdl::handle(
+      mirror,
+      { "GET", target, authorization },
+      { .metrics = {}, .now = agentdl::SystemTime(std::chrono::seconds(1700000000)) });
+  };
+  const auto refused = [](const ApiResponse& r, std::string_view message) {
+    CHECK(r.status == 403);
+    CHECK(r.route == "files");
+    CHECK_FALSE(r.file);
+    CHECK_FALSE(header(r, "WWW-Authenticate"));
+    CHECK(r.body == R"j({"error":{"code":"forbidden","message":")j" + std::string(message) +
+                      R"j(","details":{"path":"windows/1.8.3/ScalepadAgent-1.8.3.msi"}}})j");
+  };
+  SUBCASE("a valid link: the file, whoever asks")
+  {
+    const auto r = ask(link(1700000900));
+    CHECK(r.status == 200);
+    CHECK(r.file == "windows/1.8.3/ScalepadAgent-1.8.3.msi");
+    CHECK(r.token_name.empty());
+    CHECK(ask(link(1700000000)).file); // valid through its last second
+  }
+  SUBCASE("a link signed for the encoded path checks the decoded one")
+  {
+    const auto encoded = std::string("/files/windows/1.8.3/Scalepad%41gent-1.8.3.msi") +
+                         link(1700000900).substr(path.size());
+    CHECK(ask(encoded).status == 200);
+  }
+  SUBCASE("missing, malformed, altered, expired or for another file: 403")
+  {
+    refused(ask(path), "the link is not signed (no expires and sig)");
+    refused(ask(path, "Bearer all-token"), "the link is not signed (no expires and sig)");
+    refused(ask(path + "?expires=1700000900"), "the link is not signed (no expires and sig)");
+    refused(ask(path + "?expires=soon&sig=x"), "the link's expires or sig is malformed");
+    refused(ask(link(1700000900, "other-secret")), "the link's signature does not match");
+    auto altered = link(1700000900);
+    altered.replace(altered.find("expires=1700000900"), 18, "expires=1700009999");
+    refused(ask(altered), "the link's signature does not match");
+    refused(ask(link(1699999999)), "the link has expired");
+  }
+  SUBCASE("a valid link to a file the catalog does not list: 404")
+  {
+    const auto other = std::string("/files/windows/1.8.3/other.msi");
+    const auto r = ask(other + "?expires=1700000900&sig=" +
+                       agentdl::hmac_link_signature("link-secret", other, 1700000900));
+    CHECK(r.status == 404);
+  }
+}

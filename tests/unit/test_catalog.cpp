@@ -245,6 +245,50 @@ version = "1.0"
   }
 }
 
+TEST_CASE("catalog: a relative mirror root is taken from the catalog file's folder")
+{
+  const auto with_root = [](std::string_view root, std::string_view source) {
+    auto catalog =
+      agentdl::parse_catalog(k_head + "[mirror]\nroot = \"" + std::string(root) + "\"\n", source);
+    REQUIRE_MESSAGE(catalog.has_value(), catalog.error().message);
+    return std::move(catalog->mirror);
+  };
+  SUBCASE("relative, beside an absolute catalog")
+  {
+    const auto mirror = with_root("files", "/srv/agentdl/agentdl.toml");
+    CHECK(mirror.root == "files");
+    CHECK(mirror.root_path == "/srv/agentdl/files");
+    CHECK(mirror.pos == agentdl::SourcePos{ 11, 8 });
+  }
+  SUBCASE("\".\", as a synced mirror writes it")
+  {
+    CHECK(with_root(".", "/srv/agentdl/agentdl.toml").root_path == "/srv/agentdl/.");
+  }
+  SUBCASE("\"..\" is kept as written: after a symbolic link it is not the textual parent")
+  {
+    CHECK(with_root("../files", "/srv/agentdl/agentdl.toml").root_path == "/srv/agentdl/../files");
+  }
+  SUBCASE("absolute: as written")
+  {
+    CHECK(with_root("/var/lib/agentdl", "/srv/agentdl/agentdl.toml").root_path ==
+          "/var/lib/agentdl");
+  }
+  SUBCASE("a catalog named relative to the working folder: made absolute")
+  {
+    CHECK(with_root("files", "etc/agentdl.toml").root_path ==
+          std::filesystem::current_path() / "etc/files");
+    CHECK(with_root("files", "agentdl.toml").root_path ==
+          std::filesystem::current_path() / "files");
+  }
+  SUBCASE("no [mirror]: no root")
+  {
+    auto catalog = agentdl::parse_catalog(k_head, "/srv/agentdl/agentdl.toml");
+    REQUIRE(catalog.has_value());
+    CHECK(catalog->mirror.root.empty());
+    CHECK(catalog->mirror.root_path.empty());
+  }
+}
+
 TEST_CASE("catalog: aliases from the file merge over the built-in ones")
 {
   const auto catalog = load(k_head + R"([aliases]

@@ -23,6 +23,7 @@ TEST_CASE("error: HTTP statuses and exit codes follow the contract's tables")
     { Errc::forbidden, 403, 4, "forbidden" },
     { Errc::not_found, 404, 3, "not_found" },
     { Errc::method_not_allowed, 405, 2, "method_not_allowed" },
+    { Errc::range_not_satisfiable, 416, 5, "range_not_satisfiable" },
     { Errc::network, 502, 5, "internal_error" },
     { Errc::unavailable, 503, 5, "unavailable" },
     { Errc::integrity, 500, 6, "internal_error" },

@@ -273,9 +273,21 @@ void load_mirror(const TomlReader& in, const toml::table& root, Catalog& catalog
   if (!node) {
     in.fail_at(*table, "[mirror] has no \"root\" (the folder holding the files)");
   }
-  catalog.mirror.root = in.as_string(*node, "root");
-  if (catalog.mirror.root.empty()) {
+  auto& mirror = catalog.mirror;
+  mirror.root = in.as_string(*node, "root");
+  if (mirror.root.empty()) {
     in.fail_at(*node, "mirror root must not be empty");
+  }
+  mirror.pos = source_pos(in, node->source());
+  // Like a relative secret_file: from the catalog's folder, so that a
+  // mirror's `root = "."` means the folder its agentdl.toml is in, whatever
+  // folder the daemon was started from. Absolute, so that messages say
+  // which folder it is; not normalized, since ".." after a symbolic link is
+  // not where a textual ".." removal would point.
+  mirror.root_path = std::filesystem::path(catalog.source).parent_path() / mirror.root;
+  std::error_code ec;
+  if (auto absolute = std::filesystem::absolute(mirror.root_path, ec); !ec) {
+    mirror.root_path = std::move(absolute);
   }
 }
 
