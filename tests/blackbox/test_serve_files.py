@@ -422,6 +422,24 @@ class Access(MirrorTestCase):
         response = self.get(daemon, target, token=None)
         self.assertEqual((response.status, response.body), (200, b"stable bytes"))
 
+    def test_hmac_link_behind_a_proxy_prefix(self):
+        # public_url "https://downloads.example.com/agent mirror" is a proxy that
+        # strips "/agent mirror" before the request reaches this server: the
+        # link is signed on the path this server sees.
+        daemon = self.start(self.catalog({self.stable: "stable"}, auth="none",
+                                         storage='signing = "hmac"\nsecret_env = "LINK_SECRET"\n',
+                                         public_url="https://downloads.example.com/agent%20mirror/"),
+                            env={"LINK_SECRET": SECRET})
+        response = self.get(daemon, "/v2/agent-releases/latest/download?platform=windows",
+                            token=None)
+        self.assertEqual(response.status, 302)
+        location = response.header("Location")
+        prefix = "https://downloads.example.com/agent%20mirror/files/"
+        self.assertTrue(location.startswith(prefix), location)
+        response = self.get(daemon, location[len("https://downloads.example.com/agent%20mirror"):],
+                            token=None)
+        self.assertEqual((response.status, response.body), (200, b"stable bytes"))
+
     def test_bearer_token(self):
         daemon = self.start(self.catalog(self.files, auth="required"))
         stable, beta = "/files/" + self.stable, "/files/" + self.beta

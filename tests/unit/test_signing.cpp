@@ -171,4 +171,20 @@ TEST_CASE("signing: hmac links, signed and checked")
     CHECK(fresh.find(agentdl::hmac_link_signature("new-secret", "/files/a.msi", 1700000900)) !=
           std::string::npos);
   }
+  SUBCASE("under a public_url with a path, the path the server sees is signed")
+  {
+    // A proxy maps https://example.com/dl%20x/ to the server's root.
+    const auto behind =
+      agentdl::make_hmac_signer({ "mirror-secret" }, 900s, "https://example.com/dl%20x");
+    const auto url =
+      behind
+        ->sign("https://example.com/dl%20x/files/1.8.3/windows/x86_64/Agent%20Setup%20%C3%A9.msi",
+               at(1700000000))
+        .url;
+    CHECK(url.ends_with("?expires=1700000900&" + sig));
+    // A URL elsewhere (another server's files) is signed on its whole path.
+    const auto other = behind->sign("https://example.org/dl%20x/files/a.msi", at(1700000000)).url;
+    CHECK(other.find(agentdl::hmac_link_signature(
+            "mirror-secret", "/dl x/files/a.msi", 1700000900)) != std::string::npos);
+  }
 }

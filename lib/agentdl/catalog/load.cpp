@@ -53,8 +53,8 @@ std::vector<ChannelNodes> load_before_releases(const TomlReader& in,
   load_aliases(in, root, catalog);
   auto channel_nodes = load_channels(in, root, catalog);
   load_default_channel(in, root, catalog);
+  load_server(in, root, catalog, options); // before storage: hmac links sign under public_url
   load_storage(in, root, catalog, options);
-  load_server(in, root, catalog, options);
   load_mirror(in, root, catalog);
   return channel_nodes;
 }

@@ -113,7 +113,8 @@ void make_signer(const TomlReader& in,
                  const toml::table& table,
                  StorageSettings& storage,
                  const GetEnv& getenv,
-                 std::string_view catalog_source)
+                 std::string_view catalog_source,
+                 const std::string& public_url)
 {
   const auto* expires_node = table.get("expires");
   switch (storage.signing) {
@@ -180,7 +181,7 @@ void make_signer(const TomlReader& in,
       }
       auto secrets = read_secrets(in, table, storage, getenv, catalog_source);
       storage.link_verifier = std::make_shared<const HmacVerifier>(secrets);
-      storage.signer = make_hmac_signer(std::move(secrets), storage.expires);
+      storage.signer = make_hmac_signer(std::move(secrets), storage.expires, public_url);
       return;
     }
   }
@@ -259,7 +260,7 @@ void load_storage(const TomlReader& in,
       in.optional_bool(*s3, "content_disposition", "content_disposition").value_or(false);
   }
   const auto getenv = options.getenv ? options.getenv : GetEnv(process_getenv);
-  make_signer(in, *table, storage, getenv, catalog.source);
+  make_signer(in, *table, storage, getenv, catalog.source, catalog.server.public_url);
 }
 
 void load_mirror(const TomlReader& in, const toml::table& root, Catalog& catalog)

@@ -49,17 +49,28 @@ private:
 class HmacSigner final : public Signer
 {
 public:
-  HmacSigner(std::vector<std::string> secrets, std::chrono::seconds expires)
+  HmacSigner(std::vector<std::string> secrets, std::chrono::seconds expires, std::string public_url)
     : m_keys(std::vector<std::string>{ std::move(secrets.at(0)) })
     , m_expires(expires)
+    , m_public_url(std::move(public_url))
   {
+    if (!m_public_url.empty()) {
+      m_public_url += '/';
+      m_public_path_size = url_parts(m_public_url).decoded_path.size() - 1;
+    }
   }
 
   SignedLocation sign(std::string_view url, SystemTime now) const override
   {
     const auto expires = unix_seconds(now) + m_expires.count();
-    const auto signature =
-      m_keys.get().front()->sign(message(expires, url_parts(url).decoded_path));
+    std::string_view path = url_parts(url).decoded_path;
+    // A link to this server's own /files/ is checked on the path the server
+    // sees: a proxy in front of a public_url such as "https://host/dl" strips
+    // "/dl" before the request reaches it.
+    if (!m_public_url.empty() && url.starts_with(m_public_url)) {
+      path.remove_prefix(m_public_path_size);
+    }
+    const auto signature = m_keys.get().front()->sign(message(expires, path));
     return { add_query(url, fmt::format("expires={}&sig={}", expires, base64url(signature))),
              SystemTime(std::chrono::seconds(expires)) };
   }
@@ -67,6 +78,8 @@ public:
 private:
   LazyKeys m_keys;
   std::chrono::seconds m_expires;
+  std::string m_public_url;           // with a trailing '/'; empty: none
+  std::size_t m_public_path_size = 0; // its decoded path's length, without that '/'
 };
 
 bool is_base64url(std::string_view text)
@@ -94,9 +107,10 @@ struct HmacVerifier::Keys
 };
 
 std::unique_ptr<Signer> make_hmac_signer(std::vector<std::string> secrets,
-                                         std::chrono::seconds expires)
+                                         std::chrono::seconds expires,
+                                         std::string public_url)
 {
-  return std::make_unique<HmacSigner>(std::move(secrets), expires);
+  return std::make_unique<HmacSigner>(std::move(secrets), expires, std::move(public_url));
 }
 
 std::string_view link_check_text(LinkCheck check)

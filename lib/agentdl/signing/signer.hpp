@@ -55,8 +55,12 @@ std::unique_ptr<Signer> make_nginx_secure_link_signer(std::string secret,
 
 // Returns the signer of agentdl's own links (hmac.cpp): appends
 // expires=&sig=base64url(HMAC-SHA256(secret, "{expires}:{decoded path}")),
-// with the first of `secrets`.
+// with the first of `secrets`. For a URL under `public_url` (the server's
+// own, without a trailing '/'), the decoded path signed is the one the server
+// sees: without public_url's own path ("/dl/files/a" under "https://h/dl" is
+// signed as "/files/a").
 std::unique_ptr<Signer> make_hmac_signer(std::vector<std::string> secrets,
-                                         std::chrono::seconds expires);
+                                         std::chrono::seconds expires,
+                                         std::string public_url = {});
 
 } // namespace agentdl
