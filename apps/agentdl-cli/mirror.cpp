@@ -97,6 +97,17 @@ public:
   // Returns the path of `relative` in the folder.
   fs::path at(std::string_view relative) const { return m_path / relative; }
 
+  // Writes back every file of the folder's filesystem: the downloads are
+  // renamed into place without an fsync each, and the catalog that lists them
+  // must not reach the disk before their bytes do.
+  Expected<void> flush() const
+  {
+    if (::syncfs(m_fd.fd()) != 0) {
+      return std::unexpected(io_error("flush the files of", m_path.string(), errno));
+    }
+    return {};
+  }
+
 private:
   Folder(fs::path path, fetch::File fd)
     : m_path(std::move(path))
@@ -457,6 +468,9 @@ Expected<void> run_mirror_sync(const MirrorSyncOptions& options)
   }
   const auto text = mirror::write_catalog(mirror, kept, upstream.name);
   AGENTDL_TRY(check_catalog(text, catalog_path));
+  if (tally.fetched > 0) {
+    AGENTDL_TRY(folder.flush());
+  }
   AGENTDL_TRY(write_if_changed(catalog_path, catalog_text, text));
   const auto pruned = prune(folder, plan, record);
   AGENTDL_TRY(write_if_changed(record_path, record_text, mirror::record_json(record)));

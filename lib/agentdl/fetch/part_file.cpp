@@ -249,8 +249,9 @@ Expected<std::string> PartFile::finish_hash()
 
 // Like curl, wget and apt, without an fsync: it would double the time of a
 // download on some disks, and a file that a crash cut short is not the
-// verified artifact, so the next run replaces it. The lock is held until
-// after the rename.
+// verified artifact, so the next run replaces it (mirror sync flushes the
+// folder's filesystem once, before its catalog lists the new files). The
+// lock is held until after the rename.
 Expected<void> PartFile::commit(const fs::path& target)
 {
   AGENTDL_TRY(drain());
