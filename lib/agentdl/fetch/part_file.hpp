@@ -54,9 +54,10 @@ class HashingWriter;
 // opened through no symbolic link, must be a plain file of ours, and is
 // locked while open, so that two runs never write the same .part (the .part
 // may sit in a folder others can write to, and cron may start a second run).
-// Writes happen at once; a thread of their own hashes them behind (reading
-// them back), so that hashing overlaps receiving and writing; errors come back
-// from append(), drain() and the calls that drain.
+// Bytes are written in 512 KiB blocks, each then hashed from memory on a thread
+// of its own, so that hashing overlaps receiving and writing; drain() writes
+// the last, partial block. Errors come back from append(), drain() and the
+// calls that drain.
 class PartFile
 {
 public:
