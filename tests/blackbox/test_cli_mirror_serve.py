@@ -3,13 +3,12 @@
 `agentdl mirror sync` fills a folder from an upstream (test_cli_mirror.py's:
 agentdl-serve over nginx); a second agentdl-serve then serves that folder
 with the catalog the sync wrote, its files included. Clients download from
-it, and another mirror syncs from it, without the upstream.
-
-A script of its own: while agentdl-serve has no /files/ route, its test is
-skipped (and says why), which CTest then reports for this script alone.
+it (agentdl, and curl with a range and conditional requests), and another
+mirror syncs from it, without the upstream.
 """
 
 import os
+import subprocess
 import sys
 import urllib.parse
 
@@ -24,11 +23,6 @@ class FilesFromTheMirror(MirrorTestCase):
 
     def test_downloads_and_a_mirror_of_the_mirror(self):
         mirror = self.start_mirror()
-        first = self.artifacts()[0]
-        probe = self.get(mirror, "/files/" + urllib.parse.quote(first.layout_path), token=None)
-        if probe.status == 404 and probe.header("Content-Type") == "application/json":
-            self.skipTest("agentdl-serve answers 404 for /files/: its mirror file route is not "
-                          "built yet")
         # Every file, as the sync stored it.
         for artifact in self.artifacts():
             with self.subTest(path=artifact.layout_path):
@@ -36,6 +30,7 @@ class FilesFromTheMirror(MirrorTestCase):
                                     token=None)
                 self.assertEqual((response.status, response.body), (200, artifact.data),
                                  msg=response.head)
+        self.check_with_curl(mirror, self.artifacts()[0])
         api = f"http://127.0.0.1:{mirror.port}/v2"
         self.daemon.stop()  # the upstream is gone: the mirror answers alone
         self.nginx.stop()
@@ -54,6 +49,40 @@ class FilesFromTheMirror(MirrorTestCase):
         self.assertMirrors(self.artifacts(), dest=second)
         self.assertEqual(self.catalog(second).split("\n", 1)[1],
                          self.sync_catalog_without_operator_tables())
+
+    def check_with_curl(self, mirror, artifact):
+        """curl, as a script would use it: a range, then the ETag and the date
+        it was given asked again, each answered 304."""
+        url = f"http://127.0.0.1:{mirror.port}/files/" + urllib.parse.quote(artifact.layout_path)
+        out = os.path.join(self.tmp, "curl.out")
+        headers = os.path.join(self.tmp, "curl.headers")
+
+        def curl(*args):
+            if os.path.exists(out):
+                os.remove(out)  # curl writes nothing for a 304
+            result = subprocess.run(["curl", "-sS", "-o", out, "-D", headers,
+                                     "-w", "%{http_code}", *args, url],
+                                    capture_output=True, text=True, timeout=30)
+            self.assertEqual(result.returncode, 0, msg=result.stderr)
+            with open(headers, encoding="latin-1") as f:
+                found = dict(line.split(": ", 1) for line in f.read().splitlines()[1:] if line)
+            body = b""
+            if os.path.exists(out):
+                with open(out, "rb") as f:
+                    body = f.read()
+            return result.stdout, found, body
+
+        status, found, body = curl("-r", "10-19")
+        self.assertEqual((status, found.get("Content-Range"), body),
+                         ("206", f"bytes 10-19/{len(artifact.data)}", artifact.data[10:20]))
+        status, found, body = curl()
+        self.assertEqual((status, body), ("200", artifact.data))
+        etag, modified = found["ETag"], found["Last-Modified"]
+        self.assertRegex(etag, r'^"[^"]+"$')  # strong
+        status, found, body = curl("-H", f"If-None-Match: {etag}")
+        self.assertEqual((status, found.get("ETag"), body), ("304", etag, b""))
+        status, found, body = curl("-H", f"If-Modified-Since: {modified}")
+        self.assertEqual((status, body), ("304", b""))
 
     def sync_catalog_without_operator_tables(self):
         """The first mirror's catalog but its first line, with the first sync's
