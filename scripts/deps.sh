@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  cmake g++ make python3 curl nginx wrk
+  cmake g++ make python3 curl nginx wrk wget
   libcli11-dev libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev
   libfmt-dev libtomlplusplus-dev doctest-dev libssl-dev libcurl4-openssl-dev
   libbenchmark-dev hyperfine clang-format
