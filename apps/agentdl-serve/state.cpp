@@ -177,49 +177,63 @@ void State::log_access(const AccessEntry& entry)
   if (!logging()) {
     return;
   }
-  auto line = access_log_line(entry);
+  const auto line = access_log_line(entry);
+  bool wake = false;
   {
     std::lock_guard lock(m_log_mutex);
-    if (m_log_queue.size() >= k_log_queue_limit) {
+    if (m_log_lines >= k_log_queue_limit) {
       m_metrics.count_log_dropped();
       return;
     }
-    m_log_queue.push_back(std::move(line));
+    if (m_log_queue.empty() || m_log_queue.back().file != m_log_file) {
+      m_log_queue.push_back({ m_log_file, {} });
+    }
+    m_log_queue.back().text += line;
+    // The first line starts the writer's wait; a full batch ends it early.
+    wake = ++m_log_lines == 1 ||
+           (m_log_bytes < k_log_batch_bytes && m_log_bytes + line.size() >= k_log_batch_bytes);
+    m_log_bytes += line.size();
   }
-  m_log_ready.notify_one();
+  if (wake) {
+    m_log_ready.notify_one();
+  }
 }
 
 void State::write_log_lines()
 {
-  std::vector<std::string> batch;
+  std::vector<LogBatch> batches;
   while (true) {
-    std::shared_ptr<LogFile> file;
     {
       std::unique_lock lock(m_log_mutex);
-      m_log_ready.wait(lock, [this] { return m_log_stop || !m_log_queue.empty(); });
-      if (m_log_queue.empty()) {
+      m_log_ready.wait(lock, [this] { return m_log_stop || m_log_lines > 0; });
+      if (m_log_lines == 0) {
         return; // stopping, and everything is written
       }
-      batch.swap(m_log_queue);
-      file = m_log_file; // kept open until this batch is written, whatever a reload does
+      // Gather more lines for one write, unless stopping.
+      m_log_ready.wait_for(lock, k_log_flush_interval, [this] {
+        return m_log_stop || m_log_bytes >= k_log_batch_bytes;
+      });
+      batches.swap(m_log_queue);
+      m_log_lines = 0;
+      m_log_bytes = 0;
     }
-    // Whole lines in one buffer, one write(2) per batch where the pipe takes it.
-    std::string out;
-    for (const auto& line : batch) {
-      out += line;
-    }
-    batch.clear();
-    std::size_t written = 0;
-    while (file->fd() >= 0 && written < out.size()) {
-      const auto n = ::write(file->fd(), out.data() + written, out.size() - written);
-      if (n < 0 && errno == EINTR) {
-        continue;
+    // Each batch's file stays open until its lines are written, whatever a
+    // reload does; whole lines, one write(2) per batch where the file takes it.
+    for (const auto& batch : batches) {
+      std::size_t written = 0;
+      const auto& out = batch.text;
+      while (batch.file->fd() >= 0 && written < out.size()) {
+        const auto n = ::write(batch.file->fd(), out.data() + written, out.size() - written);
+        if (n < 0 && errno == EINTR) {
+          continue;
+        }
+        if (n <= 0) {
+          break; // a full disk or a closed pipe must not take the server down
+        }
+        written += static_cast<std::size_t>(n);
       }
-      if (n <= 0) {
-        break; // a full disk or a closed pipe must not take the server down
-      }
-      written += static_cast<std::size_t>(n);
     }
+    batches.clear();
   }
 }
 

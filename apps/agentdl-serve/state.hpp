@@ -166,11 +166,25 @@ private:
   std::atomic<bool> m_logging{ false };
 
   Metrics m_metrics;
+  // Queued lines are written in batches: when k_log_batch_bytes are
+  // waiting, else k_log_flush_interval after the first line of a batch. The
+  // writer is woken twice per batch at most, not once per request (on a
+  // busy core each wake-up is a context switch).
   static constexpr std::size_t k_log_queue_limit = 65536;
+  static constexpr std::size_t k_log_batch_bytes = 64 * 1024;
+  static constexpr std::chrono::milliseconds k_log_flush_interval{ 50 };
+  // Lines for one file: a reload's new file gets the lines queued after it.
+  struct LogBatch
+  {
+    std::shared_ptr<LogFile> file;
+    std::string text;
+  };
   std::mutex m_log_mutex;
   std::condition_variable m_log_ready;
   std::shared_ptr<LogFile> m_log_file; // guarded by m_log_mutex
-  std::vector<std::string> m_log_queue;
+  std::vector<LogBatch> m_log_queue;   // guarded by m_log_mutex
+  std::size_t m_log_lines = 0;         // in m_log_queue
+  std::size_t m_log_bytes = 0;         // in m_log_queue
   bool m_log_stop = false;
   std::thread m_log_writer;
   std::atomic<bool> m_draining{ false };
