@@ -32,7 +32,8 @@ struct HeadFields
 // so no response can be split.
 void append_response_head(std::string& out, const ApiResponse& response, const HeadFields& fields);
 
-// Returns the reason phrase of `status` ("Found"), or "" for one agentdl never sends.
+// Returns the reason phrase of `status` ("Found"), or "" for a status agentdl
+// neither sends nor names in its messages about a server's answer.
 std::string_view reason_phrase(int status);
 
 // Returns the JSON error answer the transport sends itself, before any route

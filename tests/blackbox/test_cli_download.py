@@ -497,7 +497,8 @@ class DownloadLocal(DownloadTestCase):
                 config = self.local(self.data, url=self.fs.url("/hop/" + PKG))
                 self.assertDownloaded(self.download(config, "-d", self.out, "--force"),
                                       self.target(), self.data)
-        for status in (300, 304, 305):
+        for status, shown in ((300, "HTTP 300"), (304, "HTTP 304 (Not Modified)"),
+                              (305, "HTTP 305")):
             with self.subTest(status=status):
                 self.fs.route("/hop/" + PKG, default=Respond(status, [("Location", ART)]))
                 self.fs.clear()
@@ -505,7 +506,7 @@ class DownloadLocal(DownloadTestCase):
                 result = self.download(config, "-o", os.path.join(self.out, "x.pkg"),
                                        "--retries", "0")
                 self.assertError(result, 5,
-                                 f"{self.fs.url('/hop/' + PKG)} answered HTTP {status}")
+                                 f"{self.fs.url('/hop/' + PKG)} answered {shown}")
                 self.assertEqual(self.fs.requests(ART), [])
 
     # ---- resume

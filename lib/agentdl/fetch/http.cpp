@@ -2,6 +2,7 @@
 #include <agentdl/catalog.hpp>
 #include <agentdl/dynlib.hpp>
 #include <agentdl/fetch/http.hpp>
+#include <agentdl/http_message.hpp>
 
 #include <boost/url/grammar/ci_string.hpp>
 #include <boost/url/parse.hpp>
@@ -164,54 +165,6 @@ bool transient_error(CURLcode code)
       return true;
     default:
       return false;
-  }
-}
-
-std::string_view reason_phrase(long status)
-{
-  switch (status) {
-    case 200:
-      return "OK";
-    case 206:
-      return "Partial Content";
-    case 301:
-      return "Moved Permanently";
-    case 302:
-      return "Found";
-    case 303:
-      return "See Other";
-    case 307:
-      return "Temporary Redirect";
-    case 308:
-      return "Permanent Redirect";
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 408:
-      return "Request Timeout";
-    case 410:
-      return "Gone";
-    case 416:
-      return "Range Not Satisfiable";
-    case 429:
-      return "Too Many Requests";
-    case 500:
-      return "Internal Server Error";
-    case 502:
-      return "Bad Gateway";
-    case 503:
-      return "Service Unavailable";
-    case 504:
-      return "Gateway Timeout";
-    default:
-      return "";
   }
 }
 
@@ -532,7 +485,7 @@ Errc status_errc(long status)
 
 std::string status_text(long status)
 {
-  const auto reason = reason_phrase(status);
+  const auto reason = reason_phrase(static_cast<int>(status));
   return reason.empty() ? fmt::format("HTTP {}", status)
                         : fmt::format("HTTP {} ({})", status, reason);
 }
