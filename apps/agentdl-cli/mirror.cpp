@@ -18,6 +18,7 @@
 #include <agentdl/mirror/plan.hpp>
 #include <agentdl/mirror/record.hpp>
 #include <agentdl/mirror/write_catalog.hpp>
+#include <agentdl/unique_fd.hpp>
 
 #include <fmt/format.h>
 
@@ -82,11 +83,11 @@ public:
       return fail(Errc::io,
                   fmt::format("cannot make the folder {}: {}", path.string(), ec.message()));
     }
-    fetch::File fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!fd) {
       return std::unexpected(io_error("open the folder", path.string(), errno));
     }
-    if (::flock(fd.fd(), LOCK_EX | LOCK_NB) != 0) {
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
       return fail(
         Errc::io,
         fmt::format("{} is being synced by another agentdl; wait for it to finish", path.string()));
@@ -102,21 +103,21 @@ public:
   // must not reach the disk before their bytes do.
   Expected<void> flush() const
   {
-    if (::syncfs(m_fd.fd()) != 0) {
+    if (::syncfs(m_fd.get()) != 0) {
       return std::unexpected(io_error("flush the files of", m_path.string(), errno));
     }
     return {};
   }
 
 private:
-  Folder(fs::path path, fetch::File fd)
+  Folder(fs::path path, UniqueFd fd)
     : m_path(std::move(path))
     , m_fd(std::move(fd))
   {
   }
 
   fs::path m_path;
-  fetch::File m_fd; // holds the lock
+  UniqueFd m_fd; // holds the lock
 };
 
 // Where the artifacts come from.

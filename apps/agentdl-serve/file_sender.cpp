@@ -28,7 +28,7 @@ std::atomic<bool> g_no_openat2{ false };
 
 // openat2 with RESOLVE_BENEATH: the kernel refuses any step out of `root`,
 // through "..", an absolute symbolic link or a /proc magic link (EXDEV, ELOOP).
-std::expected<FileDescriptor, int> open_with_openat2(int root, const std::string& path)
+std::expected<UniqueFd, int> open_with_openat2(int root, const std::string& path)
 {
   open_how how{};
   how.flags = k_open_flags;
@@ -37,7 +37,7 @@ std::expected<FileDescriptor, int> open_with_openat2(int root, const std::string
   for (int attempt = 0; attempt < 8; ++attempt) {
     const auto fd = ::syscall(SYS_openat2, root, path.c_str(), &how, sizeof(how));
     if (fd >= 0) {
-      return FileDescriptor(static_cast<int>(fd));
+      return UniqueFd(static_cast<int>(fd));
     }
     if (errno != EINTR && errno != EAGAIN) {
       break;
@@ -49,9 +49,9 @@ std::expected<FileDescriptor, int> open_with_openat2(int root, const std::string
 // Without openat2: one component at a time from `root`, following no
 // symbolic link at all (ELOOP), so that nothing can lead out. The path has
 // no "." or ".." segment (decode_file_path), so no step goes up either.
-std::expected<FileDescriptor, int> open_by_components(int root, const std::string& path)
+std::expected<UniqueFd, int> open_by_components(int root, const std::string& path)
 {
-  FileDescriptor folder;
+  UniqueFd folder;
   int at = root;
   std::size_t start = 0;
   while (true) {
@@ -62,7 +62,7 @@ std::expected<FileDescriptor, int> open_by_components(int root, const std::strin
       if (fd < 0) {
         return std::unexpected(errno);
       }
-      return FileDescriptor(fd);
+      return UniqueFd(fd);
     }
     const int fd = ::openat(at, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
@@ -76,7 +76,7 @@ std::expected<FileDescriptor, int> open_by_components(int root, const std::strin
       }
       return std::unexpected(error);
     }
-    folder = FileDescriptor(fd);
+    folder = UniqueFd(fd);
     at = fd;
     start = slash + 1;
   }
@@ -105,26 +105,9 @@ OpenFailure failure_of(int error)
 
 } // namespace
 
-FileDescriptor& FileDescriptor::operator=(FileDescriptor&& other) noexcept
-{
-  if (this != &other) {
-    reset();
-    m_fd = std::exchange(other.m_fd, -1);
-  }
-  return *this;
-}
-
-void FileDescriptor::reset()
-{
-  if (m_fd >= 0) {
-    ::close(m_fd);
-    m_fd = -1;
-  }
-}
-
 std::expected<OpenedFile, OpenFailure> open_beneath(int root, const std::string& path)
 {
-  std::expected<FileDescriptor, int> opened = std::unexpected(ENOSYS);
+  std::expected<UniqueFd, int> opened = std::unexpected(ENOSYS);
   if (!g_no_openat2.load(std::memory_order_relaxed)) {
     opened = open_with_openat2(root, path);
     if (!opened && opened.error() == ENOSYS) {
@@ -160,7 +143,7 @@ void limit_unsent_bytes(int socket)
   ::setsockopt(socket, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &k_unsent_bytes, sizeof(k_unsent_bytes));
 }
 
-void FileSender::open(FileDescriptor file, std::uint64_t offset, std::uint64_t length)
+void FileSender::open(UniqueFd file, std::uint64_t offset, std::uint64_t length)
 {
   m_file = std::move(file);
   m_offset = offset;

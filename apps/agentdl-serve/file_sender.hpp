@@ -4,6 +4,7 @@
 #pragma once
 
 #include <agentdl/mirror/files.hpp>
+#include <agentdl/unique_fd.hpp>
 
 #include <cstdint>
 #include <expected>
@@ -14,36 +15,10 @@
 
 namespace agentdl::serve {
 
-// A file descriptor, closed by its owner.
-class FileDescriptor
-{
-public:
-  FileDescriptor() = default;
-  explicit FileDescriptor(int fd)
-    : m_fd(fd)
-  {
-  }
-  FileDescriptor(FileDescriptor&& other) noexcept
-    : m_fd(std::exchange(other.m_fd, -1))
-  {
-  }
-  FileDescriptor& operator=(FileDescriptor&& other) noexcept;
-  ~FileDescriptor() { reset(); }
-
-  // Returns the descriptor, -1 for none.
-  int get() const { return m_fd; }
-
-  // Closes the descriptor, if any.
-  void reset();
-
-private:
-  int m_fd = -1;
-};
-
 // A mirror file, open for reading.
 struct OpenedFile
 {
-  FileDescriptor fd;
+  UniqueFd fd;
   mirror::FileIdentity identity;
 };
 
@@ -81,7 +56,7 @@ public:
   };
 
   // Takes `length` bytes of `file` from `offset` to send after the head.
-  void open(FileDescriptor file, std::uint64_t offset, std::uint64_t length);
+  void open(UniqueFd file, std::uint64_t offset, std::uint64_t length);
 
   // Tells whether bytes of a file are waiting to be sent.
   bool pending() const { return m_file.get() >= 0; }
@@ -102,7 +77,7 @@ public:
   static constexpr std::uint64_t k_turn_bytes = 4 * 1024 * 1024;
 
 private:
-  FileDescriptor m_file;
+  UniqueFd m_file;
   std::string_view m_head;
   std::uint64_t m_offset = 0;
   std::uint64_t m_left = 0;

@@ -12,10 +12,10 @@ namespace agentdl::serve {
 
 std::expected<std::shared_ptr<const Served>, std::string> Served::open(Catalog catalog)
 {
-  FileDescriptor root;
+  UniqueFd root;
   if (const auto& mirror = catalog.mirror; !mirror.root.empty()) {
     // O_PATH: a handle to resolve beneath, which needs no read permission.
-    root = FileDescriptor(::open(mirror.root_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    root = UniqueFd(::open(mirror.root_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (root.get() < 0) {
       const auto shown = mirror.root_path == mirror.root
                            ? fmt::format("\"{}\"", mirror.root)

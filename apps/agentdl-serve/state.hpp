@@ -70,14 +70,14 @@ public:
   int root() const { return m_root.get(); }
 
 private:
-  Served(Catalog catalog, FileDescriptor root)
+  Served(Catalog catalog, UniqueFd root)
     : m_snapshot(std::move(catalog))
     , m_root(std::move(root))
   {
   }
 
   Snapshot m_snapshot;
-  FileDescriptor m_root;
+  UniqueFd m_root;
 };
 
 // What a reload changed.

@@ -219,13 +219,6 @@ private:
   std::thread m_thread;
 };
 
-File::~File()
-{
-  if (m_fd >= 0) {
-    ::close(m_fd);
-  }
-}
-
 PartFile::PartFile(fs::path path)
   : m_path(std::move(path))
 {
@@ -236,7 +229,7 @@ PartFile::~PartFile() = default;
 Expected<bool> PartFile::open_existing()
 {
   if (!is_open()) {
-    m_file = File(::open(m_path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+    m_file = UniqueFd(::open(m_path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
     if (!m_file) {
       if (errno == ENOENT) {
         return false;
@@ -252,25 +245,25 @@ Expected<bool> PartFile::open_existing()
 
 void PartFile::continue_writing()
 {
-  m_writer = std::make_unique<HashingWriter>(m_file.fd(), m_path, *m_hash);
+  m_writer = std::make_unique<HashingWriter>(m_file.get(), m_path, *m_hash);
 }
 
 Expected<void> PartFile::start_over()
 {
   if (!is_open()) {
-    m_file =
-      File(::open(m_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644));
+    m_file = UniqueFd(
+      ::open(m_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644));
     if (!m_file) {
       return std::unexpected(io_error("create", m_path, errno));
     }
     AGENTDL_TRY(check_and_lock());
   }
-  if (::ftruncate(m_file.fd(), 0) != 0 || ::lseek(m_file.fd(), 0, SEEK_SET) != 0) {
+  if (::ftruncate(m_file.get(), 0) != 0 || ::lseek(m_file.get(), 0, SEEK_SET) != 0) {
     return std::unexpected(io_error("empty", m_path, errno));
   }
   m_hash.emplace();
   m_size = 0;
-  m_writer = std::make_unique<HashingWriter>(m_file.fd(), m_path, *m_hash);
+  m_writer = std::make_unique<HashingWriter>(m_file.get(), m_path, *m_hash);
   return {};
 }
 
@@ -313,28 +306,28 @@ Expected<void> PartFile::commit(const fs::path& target)
 void PartFile::close()
 {
   (void)drain();
-  m_file = File();
+  m_file = UniqueFd();
 }
 
 void PartFile::remove()
 {
   (void)drain();
   ::unlink(m_path.c_str());
-  m_file = File();
+  m_file = UniqueFd();
 }
 
 Expected<void> PartFile::check_and_lock()
 {
   struct stat st = {};
-  if (::fstat(m_file.fd(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != ::geteuid()) {
-    m_file = File();
+  if (::fstat(m_file.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != ::geteuid()) {
+    m_file = UniqueFd();
     return fail(Errc::io,
                 fmt::format("{} is not a plain file of this user's; remove it and run again",
                             m_path.string()));
   }
-  if (::flock(m_file.fd(), LOCK_EX | LOCK_NB) != 0) {
+  if (::flock(m_file.get(), LOCK_EX | LOCK_NB) != 0) {
     const int error = errno;
-    m_file = File();
+    m_file = UniqueFd();
     if (error == EWOULDBLOCK) {
       return fail(Errc::io,
                   fmt::format("{} is being downloaded by another agentdl; wait for it to finish",
@@ -343,15 +336,15 @@ Expected<void> PartFile::check_and_lock()
     return std::unexpected(io_error("lock", m_path, error));
   }
   // O_NONBLOCK only kept open() from hanging on a FIFO.
-  ::fcntl(m_file.fd(), F_SETFL, ::fcntl(m_file.fd(), F_GETFL) & ~O_NONBLOCK);
+  ::fcntl(m_file.get(), F_SETFL, ::fcntl(m_file.get(), F_GETFL) & ~O_NONBLOCK);
   return {};
 }
 
 // Hashes the open .part from its start and leaves its offset at the end.
 Expected<std::uint64_t> PartFile::hash_to_end()
 {
-  const auto total = AGENTDL_TRY(hash_fd(m_file.fd(), m_path, *m_hash));
-  if (::lseek(m_file.fd(), static_cast<off_t>(total), SEEK_SET) < 0) {
+  const auto total = AGENTDL_TRY(hash_fd(m_file.get(), m_path, *m_hash));
+  if (::lseek(m_file.get(), static_cast<off_t>(total), SEEK_SET) < 0) {
     return std::unexpected(io_error("seek in", m_path, errno));
   }
   return total;
@@ -362,14 +355,14 @@ bool holds(const fs::path& path, std::string_view sha256, std::optional<std::uin
   if (sha256.empty()) {
     return false;
   }
-  const File file(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  const UniqueFd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
   struct stat st = {};
-  if (!file || ::fstat(file.fd(), &st) != 0 || !S_ISREG(st.st_mode) ||
+  if (!file || ::fstat(file.get(), &st) != 0 || !S_ISREG(st.st_mode) ||
       (size && static_cast<std::uint64_t>(st.st_size) != *size)) {
     return false;
   }
   Sha256 hash;
-  return hash_fd(file.fd(), path, hash) && to_hex(hash.finish()) == sha256;
+  return hash_fd(file.get(), path, hash) && to_hex(hash.finish()) == sha256;
 }
 
 } // namespace agentdl::fetch

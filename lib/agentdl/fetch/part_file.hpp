@@ -4,6 +4,7 @@
 
 #include <agentdl/crypto.hpp>
 #include <agentdl/error.hpp>
+#include <agentdl/unique_fd.hpp>
 
 #include <cstdint>
 #include <filesystem>
@@ -15,38 +16,6 @@
 #include <utility>
 
 namespace agentdl::fetch {
-
-// A file descriptor, closed when it goes.
-class File
-{
-public:
-  File() = default;
-  explicit File(int fd)
-    : m_fd(fd)
-  {
-  }
-  File(File&& other) noexcept
-    : m_fd(std::exchange(other.m_fd, -1))
-  {
-  }
-  File& operator=(File&& other) noexcept
-  {
-    std::swap(m_fd, other.m_fd);
-    return *this;
-  }
-  ~File();
-
-  // Returns the descriptor (-1 when none).
-  int fd() const { return m_fd; }
-
-  // Returns the descriptor, which the caller then closes.
-  int release() { return std::exchange(m_fd, -1); }
-
-  explicit operator bool() const { return m_fd >= 0; }
-
-private:
-  int m_fd = -1;
-};
 
 class HashingWriter;
 
@@ -110,7 +79,7 @@ private:
   Expected<std::uint64_t> hash_to_end();
 
   std::filesystem::path m_path;
-  File m_file;
+  UniqueFd m_file;
   std::optional<Sha256> m_hash;
   std::unique_ptr<HashingWriter> m_writer;
   std::uint64_t m_size = 0;
