@@ -20,6 +20,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
+. bench/common.sh
 
 size_mib=${1:-256}
 rounds=${2:-7}
@@ -74,12 +75,12 @@ if [ "$avail_kib" -lt "$need_kib" ]; then
   echo "download_bench: $work has $avail_kib KiB free, needs $need_kib" >&2
   exit 1
 fi
-mkdir -p "$work/www" "$work/out" "$work/nginx"
+mkdir -p "$work/www" "$work/out"
 head -c "$bytes" /dev/urandom > "$work/www/big.bin"
 sha=$(sha256sum "$work/www/big.bin" | cut -d' ' -f1)
 sync  # the new file is written back now, not during the timed runs
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 url="http://127.0.0.1:$port/big.bin"
 
 cat > "$work/catalog.toml" <<CAT
@@ -103,39 +104,9 @@ channels = ["stable"]
 CAT
 "$agentdl" check --config "$work/catalog.toml" >/dev/null
 
-# nginx: one worker, sendfile, no access log, everything under $work. As root
-# the worker would switch to "nobody", who cannot read the 0700 temp dir.
-user_line=""
-[ "$(id -u)" = 0 ] && user_line="user $(id -un) $(id -gn);"
-cat > "$work/nginx.conf" <<CONF
-$user_line
-worker_processes 1;
-daemon off;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 64; }
-http {
-  access_log off;
-  sendfile on;
-  default_type application/octet-stream;
-  client_body_temp_path $work/nginx;
-  proxy_temp_path $work/nginx;
-  fastcgi_temp_path $work/nginx;
-  uwsgi_temp_path $work/nginx;
-  scgi_temp_path $work/nginx;
-  server {
-    listen 127.0.0.1:$port;
-    root $work/www;
-  }
-}
-CONF
-"${server_pin[@]}" nginx -e "$work/nginx/error.log" -c "$work/nginx.conf" -p "$work/nginx" &
-nginx_pid=$!
-for _ in $(seq 50); do
-  curl -s -o /dev/null -r 0-0 "$url" && break
-  kill -0 "$nginx_pid" 2>/dev/null || { echo "download_bench: nginx did not start:" >&2; cat "$work/nginx/error.log" >&2; exit 1; }
-  sleep 0.1
-done
+# nginx: one worker, sendfile, no access log, everything under $work.
+write_nginx_conf "$work" "$port" "$work/www"
+start_nginx "$work" "$url" "${server_pin[@]}" --
 
 curl_out=$work/out/curl.bin
 agentdl_out=$work/out/agentdl.bin
@@ -179,7 +150,6 @@ run_one() {
 }
 
 mibps() { awk -v b="$bytes" -v s="$1" 'BEGIN {printf "%.1f", b / 1048576 / s}'; }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
 mkdir -p "$results"
 report=$results/download-$(date +%Y%m%d-%H%M%S).txt

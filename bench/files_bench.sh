@@ -22,6 +22,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
+. bench/common.sh
 
 size_mib=${1:-64}
 duration=${2:-10}
@@ -55,11 +56,10 @@ cleanup() {
 trap cleanup EXIT
 
 bytes=$((size_mib * 1024 * 1024))
-mkdir -p "$work/www/files" "$work/nginx"
+mkdir -p "$work/www/files"
 head -c "$bytes" /dev/urandom > "$work/www/files/agent.bin"
 sha=$(sha256sum "$work/www/files/agent.bin" | cut -d' ' -f1)
 target=/files/agent.bin
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 agentdl_port=$(free_port)
 nginx_port=$(free_port)
 
@@ -99,38 +99,14 @@ taskset -c 0 "$serve" --config "$work/agentdl.toml" 2>"$work/serve.err" &
 pids+=($!)
 agentdl_pid=$!
 
-# nginx: one worker on core 0, sendfile on, no access log. As root the worker
-# would switch to "nobody", who cannot read the 0700 temp dir.
-user_line=""
-[ "$(id -u)" = 0 ] && user_line="user $(id -un) $(id -gn);"
-cat > "$work/nginx.conf" <<CONF
-$user_line
-worker_processes 1;
-worker_cpu_affinity 01;
-daemon off;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  keepalive_requests 1000000;
-  default_type application/octet-stream;
-  client_body_temp_path $work/nginx;
-  proxy_temp_path $work/nginx;
-  fastcgi_temp_path $work/nginx;
-  uwsgi_temp_path $work/nginx;
-  scgi_temp_path $work/nginx;
-  server {
-    listen 127.0.0.1:$nginx_port;
-    root $work/www;
-  }
-}
-CONF
-nginx -c "$work/nginx.conf" -p "$work/nginx" &
-pids+=($!)
-nginx_master=$!
+# nginx: one worker on core 0, sendfile on, no access log, keep-alive for
+# as many requests as the run makes.
+write_nginx_conf "$work" "$nginx_port" "$work/www" "worker_cpu_affinity 01;" \
+  "  tcp_nopush on;
+  keepalive_requests 1000000;"
+start_nginx "$work" "http://127.0.0.1:$nginx_port$target"
+pids+=("$nginx_pid")
+nginx_master=$nginx_pid
 
 # Both answer the file whole and byte for byte before anything is timed.
 for name_port in agentdl:$agentdl_port nginx:$nginx_port; do
@@ -166,11 +142,9 @@ run() {
       rss / 1024, hwm / 1024, 100 * g / s }'
 }
 
-cpu_ticks() { awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$1/stat"; }
 memory() { awk -v key="$2:" '$1 == key {print $2}' "/proc/$1/status"; }
 ticks_per_second=$(getconf CLK_TCK)
 
-median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
 mkdir -p "$results"
 report=$results/files-$(date +%Y%m%d-%H%M%S).txt

@@ -31,6 +31,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
+. bench/common.sh
 
 count=${1:-200}
 size_mib=${2:-1}
@@ -99,7 +100,7 @@ if [ "$avail_kib" -lt "$need_kib" ]; then
   exit 1
 fi
 mkdir -p "$work/www/files" "$work/out" "$work/nginx"
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 base="http://127.0.0.1:$port/files/"
 
 versions=()
@@ -153,40 +154,9 @@ CAT
 "$agentdl" check --config "$work/catalog.toml" >/dev/null
 
 # nginx: one worker, sendfile, no access log, autoindex on the folder (for
-# wget -r), everything under $work. As root the worker would switch to
-# "nobody", who cannot read the 0700 temp dir.
-user_line=""
-[ "$(id -u)" = 0 ] && user_line="user $(id -un) $(id -gn);"
-cat > "$work/nginx.conf" <<CONF
-$user_line
-worker_processes 1;
-daemon off;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 64; }
-http {
-  access_log off;
-  sendfile on;
-  default_type application/octet-stream;
-  client_body_temp_path $work/nginx;
-  proxy_temp_path $work/nginx;
-  fastcgi_temp_path $work/nginx;
-  uwsgi_temp_path $work/nginx;
-  scgi_temp_path $work/nginx;
-  server {
-    listen 127.0.0.1:$port;
-    root $work/www;
-    location /files/ { autoindex on; }
-  }
-}
-CONF
-"${server_pin[@]}" nginx -e "$work/nginx/error.log" -c "$work/nginx.conf" -p "$work/nginx" &
-nginx_pid=$!
-for _ in $(seq 50); do
-  curl -s -o /dev/null "$base" && break
-  kill -0 "$nginx_pid" 2>/dev/null || { echo "mirror_bench: nginx did not start:" >&2; cat "$work/nginx/error.log" >&2; exit 1; }
-  sleep 0.1
-done
+# wget -r), everything under $work.
+write_nginx_conf "$work" "$port" "$work/www" "" "" "    location /files/ { autoindex on; }"
+start_nginx "$work" "$base" "${server_pin[@]}" --
 
 clients=(agentdl wget curl-loop)
 [ "$curl_par" = 1 ] && clients+=(curl-par)
@@ -275,7 +245,8 @@ run_one() {
 }
 
 mibps() { awk -v m="$total_mib" -v s="$1" 'BEGIN {printf "%.1f", m / s}'; }
-median() { sort -n | awk '{a[NR]=$1} END {printf "%.6f\n", (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+# common.sh's median, with the six decimals of the seconds it reads.
+median6() { median | awk '{printf "%.6f\n", $1}'; }
 row() { printf '%-6s %-10s %10s %10s %10s %10s' "$@"; }
 
 mkdir -p "$results"
@@ -341,19 +312,19 @@ done
 clean_outputs
 
 for who in "${all[@]}"; do
-  s=$(median < "$work/$who.s"); t=$(median < "$work/$who.t")
+  s=$(median6 < "$work/$who.s"); t=$(median6 < "$work/$who.t")
   rate=$(mibps "$s"); [ "$who" = resync ] && rate=-
   log "$(row median "$who" "$s" "" "$t" "$rate")"
 done
-a_s=$(median < "$work/agentdl.s"); a_t=$(median < "$work/agentdl.t")
+a_s=$(median6 < "$work/agentdl.s"); a_t=$(median6 < "$work/agentdl.t")
 log "ratios, tool / agentdl (medians; above 1: agentdl is faster):"
 for who in "${clients[@]:1}"; do
-  s=$(median < "$work/$who.s"); t=$(median < "$work/$who.t")
+  s=$(median6 < "$work/$who.s"); t=$(median6 < "$work/$who.t")
   log "$(printf '  %-10s seconds %.3fx   total (with sync) %.3fx' "$who" \
     "$(awk -v a="$s" -v b="$a_s" 'BEGIN {print a / b}')" \
     "$(awk -v a="$t" -v b="$a_t" 'BEGIN {print a / b}')")"
 done
-r_s=$(median < "$work/resync.s")
+r_s=$(median6 < "$work/resync.s")
 log "$(printf '  %-10s seconds %.3fx of a full agentdl sync (nothing fetched, no file read whole)' resync \
   "$(awk -v a="$r_s" -v b="$a_s" 'BEGIN {print a / b}')")"
 log "(report appended to ${report#"$root"/})"

@@ -1,0 +1,76 @@
+# What the file-transfer benchmarks share (download_bench.sh, mirror_bench.sh,
+# files_bench.sh): sourced, not run. Each script keeps its own work folder
+# ($work) and says what it measures; this file only starts nginx the same way
+# for all of them.
+
+# Prints the median of the numbers on stdin, one per line.
+median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+
+# Prints a TCP port free on 127.0.0.1 now.
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# Prints the CPU time of process PID so far, in clock ticks (utime + stime).
+cpu_ticks() { awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$1/stat"; }
+
+# Writes DIR/nginx.conf for a static file server and makes DIR/nginx, its
+# prefix: one worker in the foreground, pid, error log and temporary files
+# under DIR/nginx, sendfile on, no access log, listening on 127.0.0.1:PORT
+# with root ROOT. MAIN_LINES go into the main context, HTTP_LINES into http {},
+# SERVER_LINES into server {}. As root the worker would switch to "nobody",
+# who cannot read a 0700 temporary folder, so it runs as the current user.
+#
+#   write_nginx_conf DIR PORT ROOT [MAIN_LINES] [HTTP_LINES] [SERVER_LINES]
+write_nginx_conf() {
+  local dir=$1 port=$2 root=$3 main=${4:-} http=${5:-} server=${6:-} user_line=""
+  [ "$(id -u)" = 0 ] && user_line="user $(id -un) $(id -gn);"
+  mkdir -p "$dir/nginx"
+  cat > "$dir/nginx.conf" <<CONF
+$user_line
+worker_processes 1;
+daemon off;
+pid $dir/nginx/nginx.pid;
+error_log $dir/nginx/error.log warn;
+$main
+events { worker_connections 1024; }
+http {
+  access_log off;
+  sendfile on;
+  default_type application/octet-stream;
+  client_body_temp_path $dir/nginx;
+  proxy_temp_path $dir/nginx;
+  fastcgi_temp_path $dir/nginx;
+  uwsgi_temp_path $dir/nginx;
+  scgi_temp_path $dir/nginx;
+$http
+  server {
+    listen 127.0.0.1:$port;
+    root $root;
+$server
+  }
+}
+CONF
+}
+
+# Starts nginx on DIR/nginx.conf in the background, under the command words
+# given before `--` (e.g. taskset -c 0), and waits until URL answers; sets
+# nginx_pid. Exits the script with nginx's error log if it does not start.
+#
+#   start_nginx DIR URL [PREFIX_WORDS... --]
+start_nginx() {
+  local dir=$1 url=$2
+  shift 2
+  local prefix=()
+  if [ $# -gt 0 ]; then
+    while [ "$1" != -- ]; do prefix+=("$1"); shift; done
+  fi
+  "${prefix[@]}" nginx -e "$dir/nginx/error.log" -c "$dir/nginx.conf" -p "$dir/nginx" &
+  nginx_pid=$!
+  for _ in $(seq 50); do
+    curl -s -o /dev/null -r 0-0 "$url" && return 0
+    kill -0 "$nginx_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "$(basename "$0"): nginx did not start:" >&2
+  cat "$dir/nginx/error.log" >&2
+  exit 1
+}
