@@ -12,6 +12,31 @@ free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1
 # Prints the CPU time of process PID so far, in clock ticks (utime + stime).
 cpu_ticks() { awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$1/stat"; }
 
+# Sets server_pin and client_pin, the command words that pin nginx and the
+# clients, and pinning, what they do: core 0 for nginx, core 1 for the
+# clients (and the timer that starts them). BENCH_PIN=server: nginx on core
+# 0, the clients free to use both cores (as a client machine would, its
+# server being elsewhere). BENCH_PIN=0: no pinning.
+pin_nginx_and_clients() {
+  server_pin=(); client_pin=(); pinning="none"
+  if [ "${BENCH_PIN:-1}" != 0 ] && command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+    server_pin=(taskset -c 0)
+    if [ "${BENCH_PIN:-1}" = server ]; then
+      pinning="nginx on core 0, clients on any core"
+    else
+      client_pin=(taskset -c 1); pinning="nginx on core 0, clients on core 1"
+    fi
+  fi
+}
+
+# Makes the run's folder, $work, and removes it on exit after stopping the
+# nginx that start_nginx started, if any.
+make_work_folder() {
+  work=$(mktemp -d)
+  nginx_pid=
+  trap 'if [ -n "$nginx_pid" ]; then kill "$nginx_pid" 2>/dev/null || true; wait "$nginx_pid" 2>/dev/null || true; fi; rm -rf "$work"' EXIT
+}
+
 # Writes DIR/nginx.conf for a static file server and makes DIR/nginx, its
 # prefix: one worker in the foreground, pid, error log and temporary files
 # under DIR/nginx, sendfile on, no access log, listening on 127.0.0.1:PORT

@@ -47,25 +47,8 @@ if ! "$agentdl" download --help >/dev/null 2>&1; then
   exit 1
 fi
 
-# Core 0 for nginx, core 1 for the clients (and the timer that starts them).
-# BENCH_PIN=server: nginx on core 0, the clients free to use both cores (as a
-# client machine would, its server being elsewhere). BENCH_PIN=0: no pinning.
-server_pin=(); client_pin=(); pinning="none"
-if [ "${BENCH_PIN:-1}" != 0 ] && command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
-  if [ "${BENCH_PIN:-1}" = server ]; then
-    server_pin=(taskset -c 0); pinning="nginx on core 0, clients on any core"
-  else
-    server_pin=(taskset -c 0); client_pin=(taskset -c 1); pinning="nginx on core 0, clients on core 1"
-  fi
-fi
-
-work=$(mktemp -d)
-nginx_pid=
-cleanup() {
-  if [ -n "$nginx_pid" ]; then kill "$nginx_pid" 2>/dev/null || true; wait "$nginx_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+pin_nginx_and_clients
+make_work_folder
 
 # The artifact: random bytes, so nothing on the way can compress or dedupe them.
 bytes=$((size_mib * 1024 * 1024))
