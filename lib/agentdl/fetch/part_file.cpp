@@ -26,12 +26,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-Error io_error(std::string_view what, const fs::path& path, int error)
-{
-  return Error(Errc::io,
-               fmt::format("cannot {} {}: {}", what, path.string(), std::strerror(error)));
-}
-
 // Adds the content of the open file `fd` (named `path`, for messages) to
 // `hash`, reading it from its start; returns its size.
 Expected<std::uint64_t> hash_fd(int fd, const fs::path& path, Sha256& hash)
@@ -44,7 +38,7 @@ Expected<std::uint64_t> hash_fd(int fd, const fs::path& path, Sha256& hash)
       if (errno == EINTR) {
         continue;
       }
-      return std::unexpected(io_error("read", path, errno));
+      return std::unexpected(io_error("read", path.string(), errno));
     }
     if (n == 0) {
       return total;
@@ -72,10 +66,6 @@ public:
     , m_path(path)
     , m_hash(hash)
   {
-    for (auto& block : m_blocks) {
-      block.data = std::make_unique_for_overwrite<unsigned char[]>(k_block);
-      m_free.push_back(&block);
-    }
     // The thread takes no signals: Ctrl-C is for the receiving thread to see.
     sigset_t all;
     sigset_t old;
@@ -148,10 +138,16 @@ private:
     std::size_t size = 0;
   };
 
-  // Returns a block the thread has hashed, waiting for one if need be.
+  // Returns a block the thread has hashed, or a new one while fewer than
+  // k_blocks exist (a small download needs only a few), else waits for one.
   Block* take_free_block()
   {
     std::unique_lock lock(m_mutex);
+    if (m_free.empty() && m_allocated < k_blocks) {
+      auto& block = m_blocks[m_allocated++];
+      block.data = std::make_unique_for_overwrite<unsigned char[]>(k_block);
+      return &block;
+    }
     m_changed.wait(lock, [&] { return !m_free.empty(); });
     auto* block = m_free.front();
     m_free.pop_front();
@@ -170,7 +166,7 @@ private:
         if (errno == EINTR) {
           continue;
         }
-        m_error = io_error("write", m_path, errno);
+        m_error = io_error("write", m_path.string(), errno);
         // Not hashed: what reached the file no longer matters, the download failed.
         std::lock_guard lock(m_mutex);
         m_free.push_back(block);
@@ -208,6 +204,7 @@ private:
   const fs::path& m_path;
   Sha256& m_hash; // used by the thread only, until finish()
   std::array<Block, k_blocks> m_blocks;
+  std::size_t m_allocated = 0;  // of m_blocks, given memory; the receiving thread's
   Block* m_filling = nullptr;   // the receiving thread's
   std::optional<Error> m_error; // the receiving thread's: a write failed
 
@@ -234,7 +231,7 @@ Expected<bool> PartFile::open_existing()
       if (errno == ENOENT) {
         return false;
       }
-      return std::unexpected(io_error("open", m_path, errno));
+      return std::unexpected(io_error("open", m_path.string(), errno));
     }
     AGENTDL_TRY(check_and_lock());
   }
@@ -254,12 +251,12 @@ Expected<void> PartFile::start_over()
     m_file = UniqueFd(
       ::open(m_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644));
     if (!m_file) {
-      return std::unexpected(io_error("create", m_path, errno));
+      return std::unexpected(io_error("create", m_path.string(), errno));
     }
     AGENTDL_TRY(check_and_lock());
   }
   if (::ftruncate(m_file.get(), 0) != 0 || ::lseek(m_file.get(), 0, SEEK_SET) != 0) {
-    return std::unexpected(io_error("empty", m_path, errno));
+    return std::unexpected(io_error("empty", m_path.string(), errno));
   }
   m_hash.emplace();
   m_size = 0;
@@ -295,10 +292,10 @@ Expected<void> PartFile::commit(const fs::path& target)
 {
   AGENTDL_TRY(drain());
   if (::rename(m_path.c_str(), target.c_str()) != 0) {
-    return std::unexpected(io_error("rename the download onto", target, errno));
+    return std::unexpected(io_error("rename the download onto", target.string(), errno));
   }
   if (::close(m_file.release()) != 0) {
-    return std::unexpected(io_error("write", target, errno));
+    return std::unexpected(io_error("write", target.string(), errno));
   }
   return {};
 }
@@ -333,7 +330,7 @@ Expected<void> PartFile::check_and_lock()
                   fmt::format("{} is being downloaded by another agentdl; wait for it to finish",
                               m_path.string()));
     }
-    return std::unexpected(io_error("lock", m_path, error));
+    return std::unexpected(io_error("lock", m_path.string(), error));
   }
   // O_NONBLOCK only kept open() from hanging on a FIFO.
   ::fcntl(m_file.get(), F_SETFL, ::fcntl(m_file.get(), F_GETFL) & ~O_NONBLOCK);
@@ -345,7 +342,7 @@ Expected<std::uint64_t> PartFile::hash_to_end()
 {
   const auto total = AGENTDL_TRY(hash_fd(m_file.get(), m_path, *m_hash));
   if (::lseek(m_file.get(), static_cast<off_t>(total), SEEK_SET) < 0) {
-    return std::unexpected(io_error("seek in", m_path, errno));
+    return std::unexpected(io_error("seek in", m_path.string(), errno));
   }
   return total;
 }
