@@ -129,6 +129,11 @@ Expected<fs::path> target_path(const Wanted& wanted, const SaveOptions& options)
 
 } // namespace
 
+std::string count(std::size_t n, std::string_view noun)
+{
+  return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s");
+}
+
 Expected<void> emit(std::string_view text)
 {
   std::fwrite(text.data(), 1, text.size(), stdout);
@@ -296,9 +301,6 @@ Expected<void> run_check(const CheckOptions& options)
   for (const auto& release : catalog->releases) {
     artifacts += release.artifacts.size();
   }
-  const auto count = [](std::size_t n, std::string_view noun) {
-    return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s");
-  };
   return emit(fmt::format("{}: ok ({}, {}, {}, {})\n",
                           catalog->source,
                           count(catalog->releases.size(), "release"),

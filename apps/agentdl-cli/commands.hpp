@@ -109,6 +109,9 @@ Expected<void> run_token_hash();
 // with Errc::usage for --token-file without a server.
 Expected<std::optional<fetch::Server>> remote_source(const SourceOptions& options);
 
+// Returns "1 release", "2 releases": `n` and `noun`, plural but for one.
+std::string count(std::size_t n, std::string_view noun);
+
 // Writes `text` to stdout; a failed write (a closed pipe, a full disk) is an error.
 Expected<void> emit(std::string_view text);
 

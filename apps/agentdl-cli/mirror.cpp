@@ -11,7 +11,6 @@
 #include <agentdl/catalog/kept_tables.hpp>
 #include <agentdl/config.hpp>
 #include <agentdl/crypto.hpp>
-#include <agentdl/fetch/part_file.hpp>
 #include <agentdl/fetch/remote.hpp>
 #include <agentdl/fetch/sync.hpp>
 #include <agentdl/mirror/listing.hpp>
@@ -24,9 +23,9 @@
 
 #include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <fcntl.h>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -220,11 +219,6 @@ Expected<fetch::Wanted> locate(fetch::HttpClient& client,
   return wanted;
 }
 
-std::string count(std::size_t n, std::string_view noun)
-{
-  return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s");
-}
-
 // Removes the files of a mirror that `plan` prunes, their record entries and
 // the folders they leave empty; returns how many files went.
 Expected<std::size_t> prune(const Folder& folder, const mirror::Plan& plan, mirror::Record& record)
@@ -261,7 +255,11 @@ std::map<std::string, mirror::FileStat> files_on_disk(const Folder& folder,
                                                       const mirror::Record& record)
 {
   std::map<std::string, mirror::FileStat> on_disk;
+  std::set<std::string> looked;
   const auto look = [&](const std::string& relative) {
+    if (!looked.insert(relative).second) {
+      return; // a listed file is in the record too, once the mirror holds it
+    }
     if (const auto stat = stat_file(folder.at(relative))) {
       on_disk.emplace(relative, *stat);
     }
@@ -411,7 +409,8 @@ Expected<void> run_mirror_sync(const MirrorSyncOptions& options)
                                       files_on_disk(folder, mirror, record),
                                       options.prune ? mirror::Prune::yes : mirror::Prune::no);
   // Nothing is fetched for a catalog that would not load.
-  AGENTDL_TRY(check_catalog(mirror::write_catalog(mirror, kept, upstream.name), catalog_path));
+  const auto planned_text = mirror::write_catalog(mirror, kept, upstream.name);
+  AGENTDL_TRY(check_catalog(planned_text, catalog_path));
 
   // The fetches, recorded as unfinished until they are done.
   std::vector<fs::path> targets;
@@ -468,7 +467,9 @@ Expected<void> run_mirror_sync(const MirrorSyncOptions& options)
     }
   }
   const auto text = mirror::write_catalog(mirror, kept, upstream.name);
-  AGENTDL_TRY(check_catalog(text, catalog_path));
+  if (text != planned_text) { // sizes learnt from the downloads
+    AGENTDL_TRY(check_catalog(text, catalog_path));
+  }
   if (tally.fetched > 0) {
     AGENTDL_TRY(folder.flush());
   }

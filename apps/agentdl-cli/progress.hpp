@@ -22,9 +22,6 @@ public:
   // Draws nothing unless `enabled` and stderr is a terminal.
   explicit StatusLine(bool enabled);
 
-  // Tells whether the line is drawn at all.
-  bool enabled() const { return m_enabled; }
-
   // Tells whether the line may be redrawn now: at most ten times a second.
   bool due();
 

@@ -23,6 +23,13 @@ std::string canonical(std::string_view name,
 
 } // namespace
 
+bool is_hex_digest(std::string_view text)
+{
+  return text.size() == 64 && std::all_of(text.begin(), text.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+         });
+}
+
 std::string lowercase(std::string_view text)
 {
   std::string out(text);

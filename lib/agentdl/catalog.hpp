@@ -235,6 +235,9 @@ SignedLocation location_of(const Catalog& catalog, const Artifact& artifact, Sys
 // Returns `text` with ASCII letters lowercased: names match case-insensitively.
 std::string lowercase(std::string_view text);
 
+// Tells whether `text` is 64 hexadecimal digits (either case): a sha256.
+bool is_hex_digest(std::string_view text);
+
 // Returns the name of `signing` as written in the catalog ("nginx-secure-link").
 std::string_view signing_name(Signing signing);
 

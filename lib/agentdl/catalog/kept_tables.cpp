@@ -147,19 +147,17 @@ Expected<std::string> kept_tables(std::string_view text,
     s = e;
   }
 
-  toml::table kept;
+  std::optional<toml::table> kept; // none: the kept text does not parse alone
   try {
     kept = toml::parse(out);
   } catch (const toml::parse_error&) {
-    kept = toml::table();
-    kept.insert("agentdl-kept-tables-do-not-parse", true);
   }
-  bool same = std::all_of(kept.begin(), kept.end(), [&](const auto& pair) {
-    return std::find(names.begin(), names.end(), pair.first.str()) != names.end();
-  });
+  bool same = kept && std::all_of(kept->begin(), kept->end(), [&](const auto& pair) {
+                return std::find(names.begin(), names.end(), pair.first.str()) != names.end();
+              });
   for (const auto name : names) {
     const auto* a = whole.get(name);
-    const auto* b = kept.get(name);
+    const auto* b = kept ? kept->get(name) : nullptr;
     same = same && (a == nullptr) == (b == nullptr) &&
            (a == nullptr || (a->is_table() && b->is_table() && *a->as_table() == *b->as_table()));
   }

@@ -18,13 +18,6 @@ bool is_valid_name(std::string_view name)
   return std::all_of(name.begin(), name.end(), ok) && name[0] != '.' && name[0] != '-';
 }
 
-bool is_hex_digest(std::string_view text)
-{
-  return text.size() == 64 && std::all_of(text.begin(), text.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-         });
-}
-
 std::string quoted_list(const std::vector<std::string>& names)
 {
   return fmt::format("{}", fmt::join(names, ", "));

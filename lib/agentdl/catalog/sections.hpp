@@ -20,9 +20,6 @@ inline constexpr std::string_view k_name_rule = "lowercase letters, digits, '.',
 // Tells whether `name` is a valid platform, arch or channel name.
 bool is_valid_name(std::string_view name);
 
-// Tells whether `text` is 64 hexadecimal digits (either case).
-bool is_hex_digest(std::string_view text);
-
 // Returns `names` joined by ", ", for messages.
 std::string quoted_list(const std::vector<std::string>& names);
 

@@ -192,8 +192,7 @@ Expected<Located> locate(HttpClient& client, const Server& server, const Query& 
   }
   located.version = std::string(response.header("X-Release-Version").value_or(""));
   if (const auto sha256 = response.header("X-Artifact-Sha256")) {
-    if (sha256->size() != 64 ||
-        sha256->find_first_not_of("0123456789abcdefABCDEF") != std::string_view::npos) {
+    if (!is_hex_digest(*sha256)) {
       return fail(
         Errc::network,
         fmt::format("{} sent an X-Artifact-Sha256 that is not 64 hex digits", response.url));

@@ -93,8 +93,7 @@ ListedArtifact read_artifact(const boost::json::value& v, const std::string& whe
   artifact.filename = Reader::string(Reader::member(o, "filename"), where + ".filename");
   const auto sha256 = Reader::optional_string(Reader::member(o, "sha256"), where + ".sha256");
   if (sha256) {
-    if (sha256->size() != 64 ||
-        sha256->find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {
+    if (!is_hex_digest(*sha256)) {
       throw Malformed{ where + ".sha256", "64 hexadecimal digits or null" };
     }
     artifact.sha256 = lowercase(*sha256);
