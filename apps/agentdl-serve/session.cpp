@@ -266,10 +266,14 @@ void Session::answer()
   }
   if (m_file.pending()) {
     m_file.set_head(m_out);
-    // What sendfile needs; Asio has set it already for its own operations.
-    beast::error_code ignored;
-    m_socket.native_non_blocking(true, ignored);
-    limit_unsent_bytes(m_socket.native_handle());
+    // What sendfile needs, once per connection (Asio has usually set the
+    // first already for its own operations).
+    if (!m_sends_files) {
+      m_sends_files = true;
+      beast::error_code ignored;
+      m_socket.native_non_blocking(true, ignored);
+      limit_unsent_bytes(m_socket.native_handle());
+    }
     set_deadline(m_state.idle_timeout());
     send_file();
     return;

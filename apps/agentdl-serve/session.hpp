@@ -95,6 +95,7 @@ private:
   std::size_t m_header_bytes = 0; // of the request being read
   std::size_t m_linger_bytes = 0; // discarded after the last response
   bool m_first_request = true;    // no request answered yet on this connection
+  bool m_sends_files = false;     // the socket is set up for sendfile
   bool m_rejected = false;        // the last response refused its request
   std::string_view m_route = "unknown";
   std::string m_token_name;

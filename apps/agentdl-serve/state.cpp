@@ -143,7 +143,8 @@ std::expected<ReloadReport, std::string> State::reload()
   };
   changed(before.api_prefix != after.api_prefix, "api_prefix");
   // public_url matters only to a mirror's links (and follows the address bound).
-  changed(!loaded->mirror.root.empty() && before.public_url != after.public_url, "public_url");
+  changed(!(*served)->catalog().mirror.root.empty() && before.public_url != after.public_url,
+          "public_url");
   changed(before.header_timeout != after.header_timeout, "header_timeout");
   changed(before.idle_timeout != after.idle_timeout, "idle_timeout");
   changed(before.drain_timeout != after.drain_timeout, "drain_timeout");

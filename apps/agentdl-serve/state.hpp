@@ -4,12 +4,11 @@
 // it stays cheap to include.
 #pragma once
 
-#include "file_sender.hpp"
-
 #include <agentdl/access_log.hpp>
 #include <agentdl/catalog.hpp>
 #include <agentdl/metrics.hpp>
 #include <agentdl/snapshot.hpp>
+#include <agentdl/unique_fd.hpp>
 
 #include <atomic>
 #include <chrono>
