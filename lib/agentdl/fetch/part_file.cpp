@@ -127,8 +127,8 @@ private:
   // 16 blocks of 512 KiB: one filling, the others written and waiting to be
   // hashed. Measured with bench/download_bench.sh: 4 blocks of 1 MiB left
   // the receiving thread waiting for one in about a third of the runs (0.55x
-  // curl's throughput in those, 0.97x in the others); 8 MiB in all absorbs
-  // the hashing thread's turns off the CPU.
+  // curl's throughput in those, 0.97x in the others); 8 MiB in all made
+  // that rarer (bench/README.md).
   static constexpr std::size_t k_block = 512 * 1024;
   static constexpr std::size_t k_blocks = 16;
 
