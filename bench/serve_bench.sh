@@ -43,9 +43,10 @@
 #
 # Verified before or during the timing, the script stops with a message if
 # any check fails:
-#   - agentdl-serve has 2 threads (the one serving thread of threads = 1 and
-#     its access log writer, which it always starts), all allowed on core 0
-#     only; nginx's master has exactly one worker, allowed on core 0 only;
+#   - agentdl-serve has 3 threads (the one worker of threads = 1, the main
+#     thread, which only waits for signals, and the access log writer, which
+#     it always starts), all allowed on core 0 only; nginx's master has
+#     exactly one worker, allowed on core 0 only;
 #   - both answer the URL with 302 and the same Location (curl), nginx's
 #     Location being the one agentdl gave; asked with Connection: close,
 #     both answer Connection: close;
@@ -67,6 +68,7 @@
 #
 #   bash bench/serve_bench.sh [DURATION_SECONDS] [PAIRS]    # defaults 10 and 5
 #
+# SCENARIOS="keepalive newconn" runs only those (default: all four).
 # AGENTDL_SERVE=/path/to/agentdl-serve uses that binary; otherwise it is
 # built (Release) in build-bench/. The report is appended to
 # bench/results/serve-<timestamp>.txt, the medians written to
@@ -476,7 +478,7 @@ CONF
 
   # What they run with.
   tasks=$(ls "/proc/$agentdl_pid/task" | wc -l)
-  [ "$tasks" -eq 2 ] || fail "agentdl-serve runs $tasks threads, not 2 (1 serving + the log writer)"
+  [ "$tasks" -eq 3 ] || fail "agentdl-serve runs $tasks threads, not 3 (1 worker + the main thread + the log writer)"
   for t in /proc/"$agentdl_pid"/task/*; do
     allowed=$(awk '/^Cpus_allowed_list/ {print $2}' "$t/status")
     [ "$allowed" = 0 ] || fail "agentdl-serve's thread ${t##*/} may run on cores $allowed, not 0"
@@ -506,7 +508,7 @@ CONF
   check_logs "$mode"
   local what="auth off, no access log open"
   [ "$mode" = production ] && what="401 without a token or with a wrong one, 302 with it; each has its access log open"
-  verified="agentdl-serve: 2 threads (1 serving + log writer) on core 0, idle VmRSS $(awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$agentdl_pid/status") MiB;"
+  verified="agentdl-serve: 3 threads (1 worker + main + log writer) on core 0, idle VmRSS $(awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$agentdl_pid/status") MiB;"
   verified+=" nginx: 1 worker on core 0, idle VmRSS $(awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$nginx_worker/status") MiB;"
   verified+=" both: 302 to $location, Connection: close honoured; $what"
 }
@@ -552,6 +554,7 @@ export TARGET=$target
 scenario() {
   local name=$1 mode=$2 connections=$3 keepalive=$4 i order server pid port line log_file
   shift 4
+  case " ${SCENARIOS:-$name} " in *" $name "*) ;; *) return 0 ;; esac
   start_pair "$name" "$mode"
   log "$name: checked $verified"
   measure() { # SERVER PAIR [WRK HEADERS...]

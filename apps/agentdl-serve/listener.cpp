@@ -1,29 +1,35 @@
 #include "listener.hpp"
 
 #include "session.hpp"
-#include "state.hpp"
+#include "worker.hpp"
 
-#include <boost/asio/dispatch.hpp>
+#include <boost/asio/detail/socket_option.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/socket_base.hpp>
 #include <fmt/format.h>
 
 #include <chrono>
 #include <cstddef>
+#include <sys/socket.h>
 #include <utility>
 
 namespace agentdl::serve {
 
-Listener::Listener(net::io_context& ioc, State& state, Registry& registry)
-  : m_ioc(ioc)
-  , m_acceptor(net::make_strand(ioc))
-  , m_retry(m_acceptor.get_executor())
-  , m_state(state)
-  , m_registry(registry)
+namespace {
+
+// SO_REUSEPORT, which Asio has no name for.
+using reuse_port = net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+} // namespace
+
+Listener::Listener(Worker& worker)
+  : m_worker(worker)
+  , m_acceptor(worker.context())
+  , m_retry(worker.context())
 {
 }
 
-std::optional<std::string> Listener::open(const tcp::endpoint& endpoint)
+std::optional<std::string> Listener::open(const tcp::endpoint& endpoint, bool first)
 {
   beast::error_code ec;
   m_acceptor.open(endpoint.protocol(), ec);
@@ -33,8 +39,17 @@ std::optional<std::string> Listener::open(const tcp::endpoint& endpoint)
   if (!ec) {
     m_acceptor.set_option(net::socket_base::reuse_address(true), ec);
   }
+  // The first socket binds as a plain one, which fails on a port anything
+  // else listens on, SO_REUSEPORT or not; only then does it let the other
+  // workers' sockets join it (Linux checks the flag at their bind).
+  if (!ec && !first) {
+    m_acceptor.set_option(reuse_port(true), ec);
+  }
   if (!ec) {
     m_acceptor.bind(endpoint, ec);
+  }
+  if (!ec && first) {
+    m_acceptor.set_option(reuse_port(true), ec);
   }
   if (!ec) {
     m_acceptor.listen(net::socket_base::max_listen_connections, ec);
@@ -47,26 +62,22 @@ std::optional<std::string> Listener::open(const tcp::endpoint& endpoint)
 
 void Listener::start()
 {
-  net::dispatch(m_acceptor.get_executor(), [self = shared_from_this()] { self->accept(); });
+  accept();
 }
 
 void Listener::stop()
 {
-  net::dispatch(m_acceptor.get_executor(), [self = shared_from_this()] {
-    beast::error_code ignored;
-    self->m_acceptor.close(ignored);
-    self->m_retry.cancel();
-  });
+  beast::error_code ignored;
+  m_acceptor.close(ignored);
+  m_retry.cancel();
 }
 
 void Listener::accept()
 {
   // The peer's address comes with the accept: no getpeername per connection.
-  m_acceptor.async_accept(net::make_strand(m_ioc),
-                          m_peer,
-                          [self = shared_from_this()](beast::error_code ec, Socket socket) {
-                            self->on_accept(ec, std::move(socket));
-                          });
+  m_acceptor.async_accept(m_peer, [self = shared_from_this()](beast::error_code ec, Socket socket) {
+    self->on_accept(ec, std::move(socket));
+  });
 }
 
 void Listener::on_accept(beast::error_code ec, Socket socket)
@@ -89,11 +100,9 @@ void Listener::on_accept(beast::error_code ec, Socket socket)
     });
     return;
   }
-  // As nginx's tcp_nodelay: a response goes out at once, whatever is unacknowledged.
-  beast::error_code ignored;
-  socket.set_option(tcp::no_delay(true), ignored);
-  auto session = std::make_shared<Session>(std::move(socket), m_peer, m_state, m_registry);
-  if (static_cast<std::size_t>(m_state.metrics().connections()) > m_state.max_connections()) {
+  auto& state = m_worker.state();
+  auto session = std::make_shared<Session>(std::move(socket), m_peer, m_worker);
+  if (static_cast<std::size_t>(state.metrics().connections()) > state.max_connections()) {
     session->refuse();
   } else {
     session->start();

@@ -1,68 +1,62 @@
-// The live sessions of agentdl-serve, for the drain and the deadline sweeper,
-// and the coarse clock that deadlines are set against.
+// The live sessions of one worker thread of agentdl-serve, for the drain
+// and the deadline sweeper, and the coarse clock that deadlines are set
+// against. Used by its own thread only: no lock, no atomic.
 #pragma once
 
 #include "transport.hpp"
 
-#include <atomic>
+#include <boost/intrusive/list.hpp>
+
 #include <chrono>
-#include <memory>
-#include <mutex>
-#include <unordered_map>
-#include <vector>
 
 namespace agentdl::serve {
 
 class Session;
 
-// Live sessions, so that a drain can close the idle ones.
+// A session's place in its worker's registry: it leaves the list by itself
+// when destroyed (auto_unlink), so joining and leaving allocate nothing.
+using RegistryHook =
+  boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>>;
+
+// The sessions of one worker, so that a drain can close the idle ones and
+// the sweeper the late ones.
 class Registry
 {
 public:
   // How often connection deadlines are checked: the precision of every timeout.
   static constexpr auto k_sweep_interval = std::chrono::milliseconds(100);
 
-  // Adds `session`, held by `weak` so that the registry never keeps it alive.
-  void add(Session* session, std::weak_ptr<Session> weak)
-  {
-    std::lock_guard lock(m_mutex);
-    m_sessions.emplace(session, std::move(weak));
-  }
-  // Removes `session` (from its destructor).
-  void remove(Session* session)
-  {
-    std::lock_guard lock(m_mutex);
-    m_sessions.erase(session);
-  }
-  // Returns the sessions still alive.
-  std::vector<std::shared_ptr<Session>> snapshot()
-  {
-    std::lock_guard lock(m_mutex);
-    std::vector<std::shared_ptr<Session>> out;
-    for (auto& [_, weak] : m_sessions) {
-      if (auto s = weak.lock()) {
-        out.push_back(std::move(s));
-      }
-    }
-    return out;
-  }
+  // Out of line: the list needs Session whole (registry.cpp).
+  Registry();
+  ~Registry();
+  Registry(const Registry&) = delete;
+  Registry& operator=(const Registry&) = delete;
+
+  // Adds `session`; it leaves when destroyed.
+  void add(Session& session);
 
   // Returns the time as of the last sweep (k_sweep_interval), for setting deadlines.
-  Clock::time_point coarse_now() const
-  {
-    return Clock::time_point(Clock::duration(m_coarse_now.load(std::memory_order_relaxed)));
-  }
+  Clock::time_point coarse_now() const { return m_coarse_now; }
 
   // Records `now` as the coarse time, then closes the sessions whose
   // deadline has passed.
   void sweep(Clock::time_point now);
 
+  // Closes the sessions waiting for a request (a drain).
+  void close_idle();
+
 private:
-  std::mutex m_mutex;
-  std::unordered_map<Session*, std::weak_ptr<Session>> m_sessions;
-  // On a cache line of its own: every request reads it, while each
-  // connection's add and remove write the mutex and the map.
-  alignas(64) std::atomic<Clock::rep> m_coarse_now{ Clock::now().time_since_epoch().count() };
+  using List = boost::intrusive::list<Session,
+                                      boost::intrusive::base_hook<RegistryHook>,
+                                      boost::intrusive::constant_time_size<false>>;
+
+  // Calls `close(session)` for each session `pick(session)` selects; a
+  // session that closes stays alive until the call returns.
+  template<typename Pick>
+  void close_each(Pick pick);
+
+  List m_sessions;
+  Clock::time_point m_coarse_now = Clock::now();
 };
 
 } // namespace agentdl::serve

@@ -1,14 +1,12 @@
-// Shaped like Beast's advanced server example: a listener per address
-// (listener.cpp), a session per connection running on its own strand
-// (session.cpp), a pool of threads on one io_context, and a signal_set for
-// SIGHUP (reload) and SIGTERM/SIGINT (drain).
+// Shaped like nginx: `threads` workers, each a thread with its own
+// io_context, its own listening socket per address (SO_REUSEPORT) and its
+// own connections (worker.cpp, listener.cpp, session.cpp); the main thread
+// only waits for signals: SIGHUP (reload) and SIGTERM/SIGINT (drain).
 
 #include "server.hpp"
 
-#include "listener.hpp"
-#include "registry.hpp"
-#include "session.hpp"
 #include "transport.hpp"
+#include "worker.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -27,7 +25,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
 namespace agentdl::serve {
 
 namespace {
@@ -65,57 +62,64 @@ int run_server(State& state, const std::vector<ListenAddress>& listen)
   const auto& settings = state.start_settings();
   const auto threads =
     settings.threads > 0 ? settings.threads : std::max(1U, std::thread::hardware_concurrency());
-  Registry registry; // outlives the io_context, whose pending handlers hold sessions
-  net::io_context ioc(static_cast<int>(threads));
+  // The main thread's own loop: signals and the drain's timer, never a request.
+  net::io_context control(1);
   // Installed before anything is announced: a SIGHUP or SIGTERM sent as soon as
   // "listening on" appears is queued for the handler, never the default action.
-  net::signal_set signals(ioc, SIGHUP, SIGTERM, SIGINT);
+  net::signal_set signals(control, SIGHUP, SIGTERM, SIGINT);
 
-  std::vector<std::shared_ptr<Listener>> listeners;
-  for (const auto& address : listen) {
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (unsigned i = 0; i < threads; ++i) {
+    workers.push_back(std::make_unique<Worker>(state));
+  }
+  std::vector<std::string> listening; // the addresses bound, as announced
+  for (std::size_t index = 0; index < listen.size(); ++index) {
+    const auto& address = listen[index];
     const auto text = address.host.find(':') != std::string::npos
                         ? fmt::format("[{}]:{}", address.host, address.port)
                         : fmt::format("{}:{}", address.host, address.port);
     std::string error;
-    const auto endpoint = resolve_endpoint(ioc, address, error);
+    auto endpoint = resolve_endpoint(control, address, error);
     if (!endpoint) {
       log_error(fmt::format("error: cannot listen on {}: {}", text, error));
       return exit_code(Errc::network);
     }
-    auto listener = std::make_shared<Listener>(ioc, state, registry);
-    if (auto failure = listener->open(*endpoint)) {
-      log_error(fmt::format("error: cannot listen on {}: {}", text, *failure));
-      return exit_code(Errc::network);
+    for (auto& worker : workers) {
+      const bool first = &worker == &workers.front();
+      if (auto failure = worker->listen(*endpoint, first)) {
+        log_error(fmt::format("error: cannot listen on {}: {}", text, *failure));
+        return exit_code(Errc::network);
+      }
+      if (first) {
+        *endpoint = worker->local_endpoint(index); // port 0 made real, for the others to share
+      }
     }
-    listeners.push_back(std::move(listener));
+    listening.push_back(endpoint_text(*endpoint));
   }
 
-  // Timeouts: one timer for all connections, ticking a few times a second.
-  net::steady_timer sweeper(ioc);
-  std::function<void()> sweep = [&] {
-    registry.sweep(Clock::now());
-    sweeper.expires_after(Registry::k_sweep_interval);
-    sweeper.async_wait([&](beast::error_code ec) {
-      if (!ec) {
-        sweep();
-      }
-    });
+  const auto drain_all = [&] {
+    for (auto& worker : workers) {
+      worker->drain();
+    }
   };
-  sweep();
-
-  net::steady_timer drain_timer(ioc);
+  const auto stop_all = [&] {
+    for (auto& worker : workers) {
+      worker->stop();
+    }
+    control.stop();
+  };
+  net::steady_timer drain_timer(control);
   Clock::time_point drain_deadline;
-  int status = 0;                     // the exit code: 1 when a second signal cut the drain short
-  std::vector<std::string> listening; // the addresses bound, as announced
+  int status = 0; // the exit code: 1 when a second signal cut the drain short
   std::function<void()> check_drained = [&] {
     if (state.metrics().connections() == 0) {
-      ioc.stop();
+      stop_all();
       return;
     }
     if (Clock::now() >= drain_deadline) {
       log_error(fmt::format("drain_timeout reached: closing {}",
                             connections(state.metrics().connections())));
-      ioc.stop();
+      stop_all();
       return;
     }
     drain_timer.expires_after(std::chrono::milliseconds(20));
@@ -131,7 +135,7 @@ int run_server(State& state, const std::vector<ListenAddress>& listen)
     }
     signals.async_wait(on_signal); // every signal is ours, a second SIGTERM too
     if (signal == SIGHUP) {
-      // Loading may take a while on a large catalog; other threads go on serving.
+      // Loading may take a while on a large catalog; the workers go on serving.
       const auto report = state.reload();
       if (!report) {
         log_error(
@@ -158,18 +162,13 @@ int run_server(State& state, const std::vector<ListenAddress>& listen)
                             name,
                             connections(state.metrics().connections())));
       status = exit_code(Errc::internal);
-      ioc.stop();
+      stop_all();
       return;
     }
     const auto drain_timeout = state.drain_timeout();
     log_error(fmt::format("{}: draining connections (up to {})", name, drain_timeout));
     state.start_draining();
-    for (auto& listener : listeners) {
-      listener->stop();
-    }
-    for (auto& session : registry.snapshot()) {
-      session->close_if_idle();
-    }
+    drain_all();
     drain_deadline = Clock::now() + drain_timeout;
     check_drained();
   };
@@ -177,34 +176,18 @@ int run_server(State& state, const std::vector<ListenAddress>& listen)
 
   // Links to this server's /files/ follow the address really bound (port 0
   // made real), before any request is answered.
-  if (const auto bound =
-        state.set_bound_address(endpoint_text(listeners.front()->local_endpoint()));
-      !bound) {
+  if (const auto bound = state.set_bound_address(listening.front()); !bound) {
     log_error(fmt::format("error: {}", bound.error()));
     return exit_code(Errc::config);
   }
-  for (auto& listener : listeners) {
-    listener->start();
-    listening.push_back(endpoint_text(listener->local_endpoint()));
-    log_error(fmt::format("listening on {}", listening.back()));
-  }
-  // A handler that throws must not end the thread, let alone the daemon:
-  // log it and go on running (io_context::run may be called again).
-  const auto run = [&ioc] {
-    while (true) {
-      try {
-        ioc.run();
-        return;
-      } catch (const std::exception& e) {
-        log_error(fmt::format("unexpected error in a connection handler: {}", e.what()));
-      }
-    }
-  };
   std::vector<std::thread> pool;
-  for (unsigned i = 1; i < threads; ++i) {
-    pool.emplace_back(run);
+  for (auto& worker : workers) {
+    pool.emplace_back([&worker = *worker] { worker.run(); });
   }
-  run();
+  for (const auto& address : listening) {
+    log_error(fmt::format("listening on {}", address));
+  }
+  control.run();
   for (auto& thread : pool) {
     thread.join();
   }

@@ -1,14 +1,13 @@
 #include "session.hpp"
 
-#include "registry.hpp"
 #include "state.hpp"
+#include "worker.hpp"
 
 #include <agentdl/api.hpp>
 #include <agentdl/http_message.hpp>
 #include <agentdl/mirror/files.hpp>
 
 #include <boost/asio/buffer.hpp>
-#include <boost/asio/dispatch.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
@@ -73,11 +72,11 @@ std::string_view refusal(const HeadParser& head)
 
 } // namespace
 
-Session::Session(Socket&& socket, const tcp::endpoint& peer, State& state, Registry& registry)
+Session::Session(Socket&& socket, const tcp::endpoint& peer, Worker& worker)
   : m_socket(std::move(socket))
   , m_peer(peer)
-  , m_state(state)
-  , m_registry(registry)
+  , m_worker(worker)
+  , m_state(worker.state())
 {
   m_state.metrics().add_connections(1);
   m_out.reserve(1024);
@@ -85,32 +84,20 @@ Session::Session(Socket&& socket, const tcp::endpoint& peer, State& state, Regis
 
 Session::~Session()
 {
-  m_registry.remove(this);
   m_state.metrics().add_connections(-1);
 }
 
 void Session::start()
 {
-  m_registry.add(this, weak_from_this());
-  net::dispatch(m_socket.get_executor(), [self = shared_from_this()] { self->wait_for_request(); });
+  m_worker.registry().add(*this);
+  wait_for_request();
 }
 
 void Session::refuse()
 {
-  m_registry.add(this, weak_from_this()); // so that its deadlines are enforced too
-  net::dispatch(m_socket.get_executor(), [self = shared_from_this()] {
-    self->m_start = Clock::now();
-    self->respond_error(503, "too many connections, try again");
-  });
-}
-
-void Session::close_if_idle()
-{
-  net::dispatch(m_socket.get_executor(), [self = shared_from_this()] {
-    if (self->m_idle) {
-      self->close();
-    }
-  });
+  m_worker.registry().add(*this); // so that its deadlines are enforced too
+  m_start = Clock::now();
+  respond_error(503, "too many connections, try again");
 }
 
 void Session::wait_for_request()
@@ -121,6 +108,16 @@ void Session::wait_for_request()
     close();
     return;
   }
+  const bool first = m_first_request;
+  m_first_request = false;
+  if (!first && !m_no_delay) {
+    // As nginx does, from a connection's second response on: a response
+    // written while the previous one is unacknowledged goes out at once.
+    // A connection answered once and closed never pays for the call.
+    m_no_delay = true;
+    beast::error_code ignored;
+    m_socket.set_option(tcp::no_delay(true), ignored);
+  }
   if (m_buffer.size() > 0) {
     parse(); // a pipelined request is already here
     return;
@@ -128,9 +125,8 @@ void Session::wait_for_request()
   // Until the first byte of the next request: on a new connection, a silent
   // client gets header_timeout, not the keep-alive idle_timeout, so idle
   // sockets cannot hold the max_connections slots for long.
-  set_deadline(m_first_request ? std::min(m_state.header_timeout(), m_state.idle_timeout())
-                               : m_state.idle_timeout());
-  m_first_request = false;
+  set_deadline(first ? std::min(m_state.header_timeout(), m_state.idle_timeout())
+                     : m_state.idle_timeout());
   read();
 }
 
@@ -209,8 +205,8 @@ void Session::on_header(beast::error_code ec)
 void Session::answer()
 {
   const auto& head = *m_parser;
-  const auto served = m_state.served(); // this request's, whatever a reload does
-  const auto& snapshot = served->snapshot();
+  const auto& served = m_worker.served(); // this request's, whatever a reload does
+  const auto& snapshot = served.snapshot();
   ApiRequest request;
   request.method = head.method_text;
   request.target = head.target;
@@ -227,7 +223,7 @@ void Session::answer()
   auto response = handle(snapshot, request, context);
   std::uint64_t content_length = response.content().size();
   if (response.file) {
-    content_length = open_file(*served, response);
+    content_length = open_file(served, response);
   }
   const bool keep_alive = head.keep_alive() && !m_state.draining();
   const auto body = response.content();
@@ -489,9 +485,10 @@ void Session::discard()
 
 void Session::close()
 {
+  // With nothing unread, close() alone sends the FIN; otherwise the client
+  // gets a reset, which is what a timed-out or broken connection deserves.
   beast::error_code ignored;
-  m_deadline.store(0, std::memory_order_relaxed);
-  m_socket.shutdown(tcp::socket::shutdown_send, ignored);
+  m_deadline = {};
   m_socket.close(ignored);
 }
 
@@ -501,18 +498,7 @@ void Session::set_deadline(std::chrono::seconds timeout)
 {
   // The sweeper's clock: deadlines are only checked every Registry::k_sweep_interval,
   // so reading the real clock here, twice a request, would buy nothing.
-  m_deadline.store((m_registry.coarse_now() + timeout).time_since_epoch().count(),
-                   std::memory_order_relaxed);
-}
-
-void Session::time_out()
-{
-  net::dispatch(m_socket.get_executor(), [self = shared_from_this()] {
-    // The strand may have read a request since the sweep saw the deadline.
-    if (self->expired(Clock::now())) {
-      self->close();
-    }
-  });
+  m_deadline = m_worker.registry().coarse_now() + timeout;
 }
 
 } // namespace agentdl::serve

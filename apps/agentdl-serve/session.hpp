@@ -1,9 +1,11 @@
 // One connection of agentdl-serve: read, parse, answer, write, linger, on
-// the connection's own strand, with a deadline the registry's sweep enforces.
+// the thread of the worker that accepted it, with a deadline the worker's
+// sweep enforces.
 #pragma once
 
 #include "file_sender.hpp"
 #include "head_parser.hpp"
+#include "registry.hpp"
 #include "transport.hpp"
 
 #include <agentdl/api.hpp>
@@ -11,7 +13,6 @@
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 
-#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -22,39 +23,42 @@
 
 namespace agentdl::serve {
 
-class Registry;
 class Served;
 class State;
+class Worker;
 
 // One client connection: reads requests one after the other (pipelined ones
 // included, answered in order) and writes each response before reading on.
-class Session : public std::enable_shared_from_this<Session>
+// Everything it does runs on its worker's thread.
+class Session
+  : public std::enable_shared_from_this<Session>
+  , public RegistryHook
 {
 public:
-  // Takes `socket`, accepted from `peer`, and counts it in `state`'s connections.
-  Session(Socket&& socket, const tcp::endpoint& peer, State& state, Registry& registry);
-  // Leaves `registry` and the connection count.
+  // Takes `socket`, accepted from `peer` by `worker`, and counts it in the
+  // connections.
+  Session(Socket&& socket, const tcp::endpoint& peer, Worker& worker);
+  // Leaves the worker's registry and the connection count.
   ~Session();
 
-  // Joins the registry and starts reading requests.
+  // Joins the worker's registry and starts reading requests.
   void start();
 
   // Answers 503 and closes: the server is at max_connections.
   void refuse();
 
-  // Closes the connection if it waits for a request (a drain); a connection
-  // in the middle of a request finishes it first.
-  void close_if_idle();
+  // Tells whether the connection waits for a request (a drain closes those;
+  // a connection in the middle of a request finishes it first).
+  bool idle() const { return m_idle; }
 
   // Tells whether the session's deadline has passed at `now`.
   bool expired(Clock::time_point now) const
   {
-    const auto deadline = m_deadline.load(std::memory_order_relaxed);
-    return deadline != 0 && deadline <= now.time_since_epoch().count();
+    return m_deadline != Clock::time_point() && m_deadline <= now;
   }
 
-  // Closes the connection: it was too slow or idle too long.
-  void time_out();
+  // Closes the connection; its pending operations end with an error.
+  void close();
 
 private:
   static constexpr std::size_t k_header_limit = 8 * 1024;
@@ -73,20 +77,19 @@ private:
   void on_write(beast::error_code ec);
   void linger();
   void discard();
-  void close();
   void set_deadline(std::chrono::seconds timeout);
 
   Socket m_socket;
   tcp::endpoint m_peer;
-  std::atomic<Clock::rep> m_deadline{ 0 };
+  Worker& m_worker;
+  State& m_state;
+  Clock::time_point m_deadline; // none when zero
   beast::flat_buffer m_buffer{ k_header_limit + 1024 };
   std::optional<HeadParser> m_parser;
   std::string m_out; // the response's head, and its body if not shared
   std::shared_ptr<const std::string> m_shared_body; // the body, when shared with other responses
   FileSender m_file;                                // a mirror file's bytes, sent after m_out
-  State& m_state;
-  Registry& m_registry;
-  std::string m_remote; // m_peer as text, made when first logged
+  std::string m_remote;                             // m_peer as text, made when first logged
   bool m_idle = true;
   bool m_keep_alive = false;
   int m_status = 0;
@@ -96,6 +99,7 @@ private:
   std::size_t m_linger_bytes = 0; // discarded after the last response
   bool m_first_request = true;    // no request answered yet on this connection
   bool m_sends_files = false;     // the socket is set up for sendfile
+  bool m_no_delay = false;        // TCP_NODELAY is set
   bool m_rejected = false;        // the last response refused its request
   std::string_view m_route = "unknown";
   std::string m_token_name;

@@ -167,6 +167,7 @@ std::expected<ReloadReport, std::string> State::reload()
   m_metrics.count_reload(true);
   m_metrics.set_releases(report.releases);
   m_served.store(std::move(*served), std::memory_order_release);
+  m_served_generation.fetch_add(1, std::memory_order_release);
   // Loading a catalog builds a TOML tree several times the catalog's size;
   // give those pages back rather than keep them for the daemon's life.
   malloc_trim(0);

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <expected>
 #include <memory>
 #include <mutex>
@@ -104,6 +105,14 @@ public:
   // it under the request.
   std::shared_ptr<const Served> served() const { return m_served.load(std::memory_order_acquire); }
 
+  // Returns a number that changes whenever served() does: a worker keeps
+  // its own copy of served() and loads it again only when this moved, so
+  // that requests do not all take the same shared pointer's lock.
+  std::uint64_t served_generation() const
+  {
+    return m_served_generation.load(std::memory_order_acquire);
+  }
+
   // Tells the first address bound ("127.0.0.1:38211", port 0 made real):
   // public_url's default from now on. Loads the catalog again when links to
   // /files/ would change; on failure keeps the current one and says why.
@@ -154,6 +163,7 @@ private:
   std::string m_config_path;
   LoadOptions m_load_options;
   std::atomic<std::shared_ptr<const Served>> m_served;
+  std::atomic<std::uint64_t> m_served_generation{ 0 };
   std::mutex m_reload_mutex;
   const ServerSettings m_start_settings;
 

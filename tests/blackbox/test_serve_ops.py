@@ -666,5 +666,51 @@ def wait_for_text(path, text, timeout=3):
         time.sleep(0.02)
 
 
+class Workers(ServeTestCase):
+    """[server] threads = 4: four workers, each with its own listening socket
+    (the kernel spreads connections over them), sessions and deadline sweeper."""
+
+    CONNECTIONS = 32  # all four workers get some: (3/4)^32 leaves one out 1 time in 10,000
+
+    def test_every_worker_answers_and_sweeps_its_connections(self):
+        daemon = self.start_demo(threads=4, header_timeout="1s", idle_timeout="2s")
+        served = [self.connect(daemon) for _ in range(self.CONNECTIONS)]
+        for conn in served:  # a worker that did not answer would hang here
+            response = conn.request("/v2/agent-releases/latest/download?platform=windows",
+                                    token=DEMO_TOKEN)
+            self.assertEqual((response.status, response.header("Location")), (302, WIN_183))
+        silent = [self.connect(daemon) for _ in range(self.CONNECTIONS)]
+        start = time.monotonic()
+        for conn in silent:  # header_timeout, from each worker's own sweeper
+            self.assertEqual(conn.closed_within(3), (True, b""))
+        self.assertLess(time.monotonic() - start, 2.0)
+        for conn in served:  # idle_timeout
+            self.assertEqual(conn.closed_within(3), (True, b""))
+        self.assertLess(time.monotonic() - start, 3.0)
+        self.assertEqual(self.get(daemon, "/healthz", token=None).status, 200)
+
+    def test_drain_reaches_every_worker(self):
+        daemon = self.start_demo(threads=4, drain_timeout="5s", idle_timeout="30s")
+        idle = [self.served_conn(daemon) for _ in range(self.CONNECTIONS)]
+        busy = self.connect(daemon)
+        busy.send(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # a request in flight
+        time.sleep(0.2)
+        daemon.signal(signal.SIGTERM)
+        daemon.wait_for_stderr(r"^agentdl-serve: SIGTERM: draining")
+        for conn in idle:
+            self.assertEqual(conn.closed_within(1), (True, b""))
+        busy.send(b"\r\n")
+        response = busy.read_response()
+        self.assertEqual((response.status, response.header("Connection")), (200, "close"))
+        code, _ = daemon.wait(timeout=5)
+        self.assertEqual(code, 0, msg=daemon.stderr())
+        self.assertTrue(daemon.stderr().endswith("agentdl-serve: stopped\n"), msg=daemon.stderr())
+
+    def served_conn(self, daemon):
+        conn = self.connect(daemon)
+        self.assertEqual(conn.request("/healthz").status, 200)
+        return conn
+
+
 if __name__ == "__main__":
     runner.main()

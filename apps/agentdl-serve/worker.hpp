@@ -1,0 +1,84 @@
+// One serving thread of agentdl-serve, shaped like an nginx worker: its own
+// io_context (one thread, concurrency hint 1), its own listening socket on
+// each address (SO_REUSEPORT: the kernel spreads new connections over the
+// workers), its own sessions with their deadline sweeper, and its own copy
+// of the served catalog. A request touches nothing another worker writes
+// but State's counters.
+#pragma once
+
+#include "registry.hpp"
+#include "state.hpp"
+#include "transport.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace agentdl::serve {
+
+class Listener;
+
+class Worker
+{
+public:
+  explicit Worker(State& state);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Opens a listening socket on `endpoint`, sharing the port with the other
+  // workers' (SO_REUSEPORT). The first worker to open an address passes
+  // `first`: its socket is bound before it joins the port's group, so that
+  // an address another process already listens on fails with "Address
+  // already in use" instead of silently sharing the port. The error says
+  // why it could not.
+  std::optional<std::string> listen(const tcp::endpoint& endpoint, bool first);
+
+  // Returns the address the listener `index` bound (its port, when 0 was asked for).
+  tcp::endpoint local_endpoint(std::size_t index) const;
+
+  // Serves until stop(): accepts, answers, sweeps deadlines. Call on the
+  // worker's own thread; a handler that throws is logged and run() goes on.
+  void run();
+
+  // From any thread: stops accepting and closes the idle connections; the
+  // others finish their request first.
+  void drain();
+
+  // From any thread: makes run() return, whatever is left.
+  void stop();
+
+  // For the worker's sessions and listeners.
+  net::io_context& context() { return m_ioc; }
+  State& state() { return m_state; }
+  Registry& registry() { return m_registry; }
+
+  // Returns the catalog to answer a request with, loaded again only after a
+  // reload swapped it. A reference: the worker keeps it until its next
+  // request starts, on this same thread.
+  const Served& served()
+  {
+    if (const auto generation = m_state.served_generation(); generation != m_served_generation) {
+      m_served = m_state.served();
+      m_served_generation = generation;
+    }
+    return *m_served;
+  }
+
+private:
+  void sweep();
+
+  State& m_state;
+  Registry m_registry; // declared before m_ioc: outlives the handlers that hold sessions
+  net::io_context m_ioc{ 1 };
+  std::vector<std::shared_ptr<Listener>> m_listeners;
+  net::steady_timer m_sweeper{ m_ioc };
+  std::shared_ptr<const Served> m_served;
+  std::uint64_t m_served_generation;
+};
+
+} // namespace agentdl::serve
