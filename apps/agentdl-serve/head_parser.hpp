@@ -10,16 +10,50 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace agentdl::serve {
 
 namespace http = beast::http;
 
-// Reads a request header and keeps only what agentdl-serve uses, without
-// allocating a node per header field as http::request_parser would.
-class HeadParser : public http::basic_parser<true>
+// A header field that may be absent: as std::optional<std::string>, but
+// reset() keeps the string's memory for the next request.
+class OptionalField
 {
 public:
+  explicit operator bool() const { return m_present; }
+  const std::string& operator*() const { return m_value; }
+  const std::string* operator->() const { return &m_value; }
+  std::string& value() { return m_value; }
+
+  // Makes the field present with `value`.
+  void assign(std::string_view value)
+  {
+    m_value.assign(value);
+    m_present = true;
+  }
+  // Makes the field absent.
+  void reset()
+  {
+    m_value.clear();
+    m_present = false;
+  }
+  // Returns the value as a view, or nothing.
+  std::optional<std::string_view> view() const
+  {
+    return m_present ? std::optional<std::string_view>(m_value) : std::nullopt;
+  }
+
+private:
+  std::string m_value;
+  bool m_present = false;
+};
+
+// What agentdl-serve reads of a request's head. A session keeps one for its
+// whole life and clear()s it between requests: its strings keep their
+// memory, so that reading a request allocates nothing once they have grown.
+struct RequestHead
+{
   // The method, as Beast knows it (unknown for an extension method).
   http::verb method = http::verb::unknown;
   // The method as sent: "GET".
@@ -29,7 +63,7 @@ public:
   // The HTTP version: 11 for HTTP/1.1, 10 for HTTP/1.0.
   int version = 11;
   // The first Authorization value, if any was sent.
-  std::optional<std::string> authorization;
+  OptionalField authorization;
   // How many Authorization fields were sent (a repeated one is refused).
   int authorization_count = 0;
   // The last User-Agent value, for the access log.
@@ -43,18 +77,52 @@ public:
   // What a mirror file's answer reads. If-None-Match is a list: repeated
   // fields are joined. The others take one value: a repeated one is kept as
   // "", a value each of them ignores (RFC 9110 section 5.3).
-  std::optional<std::string> range;
-  std::optional<std::string> if_range;
-  std::optional<std::string> if_none_match;
-  std::optional<std::string> if_modified_since;
+  OptionalField range;
+  OptionalField if_range;
+  OptionalField if_none_match;
+  OptionalField if_modified_since;
+
+  // Forgets the last request, keeping the memory.
+  void clear()
+  {
+    method = http::verb::unknown;
+    method_text.clear();
+    target.clear();
+    version = 11;
+    authorization.reset();
+    authorization_count = 0;
+    user_agent.clear();
+    host.clear();
+    host_count = 0;
+    transfer_encoding = false;
+    range.reset();
+    if_range.reset();
+    if_none_match.reset();
+    if_modified_since.reset();
+  }
+};
+
+// Reads a request header into a RequestHead, keeping only what
+// agentdl-serve uses, without allocating a node per header field as
+// http::request_parser would. Made anew for each request (Beast's parser
+// cannot be reset); the RequestHead it fills outlives it.
+class HeadParser : public http::basic_parser<true>
+{
+public:
+  // Fills `head`, which it clear()s first.
+  explicit HeadParser(RequestHead& head)
+    : m_head(head)
+  {
+    m_head.clear();
+  }
 
 private:
-  static void keep_one(std::optional<std::string>& field, beast::string_view value)
+  static void keep_one(OptionalField& field, beast::string_view value)
   {
     if (field) {
-      field->clear();
+      field.value().clear();
     } else {
-      field.emplace(value.data(), value.size());
+      field.assign(value);
     }
   }
 
@@ -64,10 +132,10 @@ private:
                        int http_version,
                        beast::error_code&) override
   {
-    method = verb;
-    method_text.assign(method_string.data(), method_string.size());
-    target.assign(request_target.data(), request_target.size());
-    version = http_version;
+    m_head.method = verb;
+    m_head.method_text.assign(method_string.data(), method_string.size());
+    m_head.target.assign(request_target.data(), request_target.size());
+    m_head.version = http_version;
   }
   void on_response_impl(int, beast::string_view, int, beast::error_code&) override {}
   void on_field_impl(http::field name,
@@ -75,37 +143,38 @@ private:
                      beast::string_view value,
                      beast::error_code&) override
   {
+    auto& head = m_head;
     switch (name) {
       case http::field::host:
-        if (++host_count == 1) {
-          host.assign(value.data(), value.size());
+        if (++head.host_count == 1) {
+          head.host.assign(value.data(), value.size());
         }
         break;
       case http::field::authorization:
-        if (++authorization_count == 1) {
-          authorization.emplace(value.data(), value.size());
+        if (++head.authorization_count == 1) {
+          head.authorization.assign(value);
         }
         break;
       case http::field::user_agent:
-        user_agent.assign(value.data(), value.size());
+        head.user_agent.assign(value.data(), value.size());
         break;
       case http::field::transfer_encoding:
-        transfer_encoding = true;
+        head.transfer_encoding = true;
         break;
       case http::field::range:
-        keep_one(range, value);
+        keep_one(head.range, value);
         break;
       case http::field::if_range:
-        keep_one(if_range, value);
+        keep_one(head.if_range, value);
         break;
       case http::field::if_modified_since:
-        keep_one(if_modified_since, value);
+        keep_one(head.if_modified_since, value);
         break;
       case http::field::if_none_match:
-        if (if_none_match) {
-          if_none_match->append(", ").append(value.data(), value.size());
+        if (head.if_none_match) {
+          head.if_none_match.value().append(", ").append(value.data(), value.size());
         } else {
-          if_none_match.emplace(value.data(), value.size());
+          head.if_none_match.assign(value);
         }
         break;
       default:
@@ -126,6 +195,8 @@ private:
     return body.size();
   }
   void on_finish_impl(beast::error_code&) override {}
+
+  RequestHead& m_head;
 };
 
 } // namespace agentdl::serve

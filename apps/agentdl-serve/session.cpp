@@ -44,12 +44,12 @@ const std::string& http_date()
 
 // Returns why the head of a parsed request cannot be answered, or an empty
 // view if it can (RFC 9112 sections 3.2 and 6.3; CONTRACT section 4, Hardening).
-std::string_view refusal(const HeadParser& head)
+std::string_view refusal(const HeadParser& parser, const RequestHead& head)
 {
-  if (head.transfer_encoding || head.chunked()) {
+  if (head.transfer_encoding || parser.chunked()) {
     return "a request must not have a Transfer-Encoding";
   }
-  if (const auto length = head.content_length(); length && *length > 0) {
+  if (const auto length = parser.content_length(); length && *length > 0) {
     return "a request must not have a body (Content-Length is not 0)";
   }
   if (head.host_count > 1) {
@@ -152,7 +152,7 @@ void Session::parse()
 {
   if (!m_parser) {
     m_idle = false;
-    m_parser.emplace();
+    m_parser.emplace(m_head);
     m_parser->header_limit(k_header_limit);
     m_header_bytes = 0;
     // The whole header must arrive within header_timeout of its first byte.
@@ -189,7 +189,7 @@ void Session::on_header(beast::error_code ec)
     respond_error(400, fmt::format("malformed HTTP request ({})", ec.message()));
     return;
   }
-  if (const auto why = refusal(*m_parser); !why.empty()) {
+  if (const auto why = refusal(*m_parser, m_head); !why.empty()) {
     respond_error(400, why);
     return;
   }
@@ -204,15 +204,13 @@ void Session::on_header(beast::error_code ec)
 
 void Session::answer()
 {
-  const auto& head = *m_parser;
+  const auto& head = m_head;
   const auto& served = m_worker.served(); // this request's, whatever a reload does
   const auto& snapshot = served.snapshot();
   ApiRequest request;
   request.method = head.method_text;
   request.target = head.target;
-  if (head.authorization) {
-    request.authorization = *head.authorization;
-  }
+  request.authorization = head.authorization.view();
   ApiContext context;
   if (m_state.metrics_enabled()) {
     context.metrics = [this] { return m_state.metrics().render(); };
@@ -220,12 +218,13 @@ void Session::answer()
   if (snapshot.catalog().storage.signer) {
     context.now = std::chrono::system_clock::now(); // a signature expires from now
   }
-  auto response = handle(snapshot, request, context);
+  auto& response = m_response;
+  handle(snapshot, request, context, response);
   std::uint64_t content_length = response.content().size();
   if (response.file) {
     content_length = open_file(served, response);
   }
-  const bool keep_alive = head.keep_alive() && !m_state.draining();
+  const bool keep_alive = m_parser->keep_alive() && !m_state.draining();
   const auto body = response.content();
 
   m_out.clear();
@@ -254,11 +253,7 @@ void Session::answer()
   m_location.clear();
   m_location_signed = response.location_signed;
   if (response.status == 302 && m_state.logging()) {
-    for (auto& [name, value] : response.headers) {
-      if (name == "Location") {
-        m_location = std::move(value); // the head is written: the header is not needed
-      }
-    }
+    m_location = response.headers.find("Location").value_or("");
   }
   if (m_file.pending()) {
     m_file.set_head(m_out);
@@ -282,7 +277,7 @@ void Session::answer()
 // in m_file, to go after the head.
 std::uint64_t Session::open_file(const Served& served, ApiResponse& response)
 {
-  const auto& head = *m_parser;
+  const auto& head = m_head;
   const auto path = std::move(*response.file);
   const auto token_name = response.token_name;
   auto opened = open_beneath(served.root(), path);
@@ -291,16 +286,13 @@ std::uint64_t Session::open_file(const Served& served, ApiResponse& response)
     response.token_name = token_name;
     return response.body.size();
   }
-  const auto view = [](const std::optional<std::string>& field) {
-    return field ? std::optional<std::string_view>(*field) : std::nullopt;
-  };
   auto answer = mirror::answer_file(path,
                                     opened->identity,
                                     { .head = head.method == http::verb::head,
-                                      .range = view(head.range),
-                                      .if_range = view(head.if_range),
-                                      .if_none_match = view(head.if_none_match),
-                                      .if_modified_since = view(head.if_modified_since) });
+                                      .range = head.range.view(),
+                                      .if_range = head.if_range.view(),
+                                      .if_none_match = head.if_none_match.view(),
+                                      .if_modified_since = head.if_modified_since.view() });
   response = std::move(answer.response);
   response.token_name = token_name;
   if (answer.length > 0) {
@@ -364,11 +356,11 @@ void Session::respond_error(int status, std::string_view message)
   const auto response = transport_error(status, message);
   // HEAD: the same headers, no body. An HTTP/1.0 request is answered in 1.0.
   const bool parsed = m_parser && m_parser->is_header_done();
-  const bool head = parsed && m_parser->method == http::verb::head;
+  const bool head = parsed && m_head.method == http::verb::head;
   m_out.clear();
   append_response_head(m_out,
                        response,
-                       { .version = parsed ? m_parser->version : 11,
+                       { .version = parsed ? m_head.version : 11,
                          .date = http_date(),
                          .content_length = response.body.size(),
                          .keep_alive = KeepAlive::no });
@@ -384,14 +376,12 @@ void Session::respond_error(int status, std::string_view message)
   m_route = "unknown";
   m_token_name = {};
   m_location.clear();
-  if (m_parser) {
-    if (!parsed) {
-      // What the log shows of a request whose header never completed.
-      m_parser->method_text = "-";
-      m_parser->target = "-";
-    }
-    m_parser->user_agent.clear();
+  if (!parsed) {
+    // What the log shows of a request whose header never completed.
+    m_head.method_text = "-";
+    m_head.target = "-";
   }
+  m_head.user_agent.clear();
   write();
 }
 
@@ -425,8 +415,8 @@ void Session::on_write(beast::error_code ec)
       m_remote = endpoint_text(m_peer);
     }
     entry.remote = m_remote;
-    entry.method = m_parser ? std::string_view(m_parser->method_text) : "-";
-    entry.target = m_parser ? std::string_view(m_parser->target) : "-";
+    entry.method = m_head.method_text.empty() ? "-" : std::string_view(m_head.method_text);
+    entry.target = m_head.target.empty() ? "-" : std::string_view(m_head.target);
     entry.status = m_status;
     entry.bytes = m_body_bytes;
     entry.duration = elapsed;
@@ -434,7 +424,7 @@ void Session::on_write(beast::error_code ec)
     entry.token_name = m_token_name;
     entry.location = m_location;
     entry.location_signed = m_location_signed;
-    entry.user_agent = m_parser ? std::string_view(m_parser->user_agent) : "";
+    entry.user_agent = m_head.user_agent;
     m_state.log_access(entry);
   }
   m_shared_body.reset(); // a large list is not held while the connection idles

@@ -85,8 +85,10 @@ private:
   State& m_state;
   Clock::time_point m_deadline; // none when zero
   beast::flat_buffer m_buffer{ k_header_limit + 1024 };
-  std::optional<HeadParser> m_parser;
-  std::string m_out; // the response's head, and its body if not shared
+  RequestHead m_head;                 // the request being answered
+  std::optional<HeadParser> m_parser; // reading m_head
+  ApiResponse m_response;             // the response to it, kept for its memory
+  std::string m_out;                  // the response's head, and its body if not shared
   std::shared_ptr<const std::string> m_shared_body; // the body, when shared with other responses
   FileSender m_file;                                // a mirror file's bytes, sent after m_out
   std::string m_remote;                             // m_peer as text, made when first logged

@@ -13,6 +13,10 @@
 #include <boost/url/url_view.hpp>
 #include <fmt/format.h>
 
+#include <array>
+#include <charconv>
+#include <iterator>
+
 namespace agentdl {
 
 namespace {
@@ -169,25 +173,30 @@ ApiResponse json_response(std::string body, Route route)
   return response;
 }
 
-ApiResponse redirect(const Catalog& catalog,
-                     const Resolution& resolution,
-                     Route route,
-                     SignedLocation location)
+// Makes `response` the redirect to `location` (signed when `signed_location`).
+void redirect(const Catalog& catalog,
+              const Resolution& resolution,
+              Route route,
+              std::string_view location,
+              bool signed_location,
+              ApiResponse& response)
 {
-  ApiResponse response;
   response.status = 302;
   response.route = route_name(route);
-  response.location_signed = location.expires_at.has_value();
+  response.location_signed = signed_location;
   const auto& artifact = *resolution.artifact;
-  response.headers.emplace_back("Location", std::move(location.url));
+  response.headers.emplace_back("Location", location);
   response.headers.emplace_back("X-Release-Version", resolution.release->version.str());
   if (!artifact.sha256.empty()) {
     response.headers.emplace_back("X-Artifact-Sha256", artifact.sha256);
   }
   if (artifact.size) {
-    response.headers.emplace_back("X-Artifact-Size", std::to_string(*artifact.size));
+    std::array<char, 24> digits; // std::to_chars: no std::string made
+    const auto end =
+      std::to_chars(digits.data(), digits.data() + digits.size(), *artifact.size).ptr;
+    response.headers.emplace_back("X-Artifact-Size", std::string_view(digits.data(), end));
   }
-  std::string cache;
+  std::string_view cache;
   if (catalog.storage.signing != Signing::none) {
     cache = "no-store"; // a signed Location expires; no cache may keep it
   } else if (route == Route::download_latest) {
@@ -195,22 +204,30 @@ ApiResponse redirect(const Catalog& catalog,
   } else {
     cache = catalog.auth.mode == AuthMode::none ? "public, max-age=3600" : "private, max-age=3600";
   }
-  response.headers.emplace_back("Cache-Control", std::move(cache));
-  return response;
+  response.headers.emplace_back("Cache-Control", cache);
 }
 
-// Answers a resolved request: the redirect, or its JSON description (latest,
-// version), with the Location signed as of `now` when the catalog signs.
-ApiResponse answer_resolution(const Catalog& catalog,
-                              const Resolution& resolution,
-                              Route route,
-                              SystemTime now)
+// Answers a resolved request into `response`: the redirect, or its JSON
+// description (latest, version), with the Location signed as of `now` when
+// the catalog signs.
+void answer_resolution(const Catalog& catalog,
+                       const Resolution& resolution,
+                       Route route,
+                       SystemTime now,
+                       ApiResponse& response)
 {
-  auto location = location_of(catalog, *resolution.artifact, now);
   if (route == Route::latest || route == Route::version) {
-    return json_response(resolution_json(resolution, location), route);
+    response = json_response(
+      resolution_json(resolution, location_of(catalog, *resolution.artifact, now)), route);
+    return;
   }
-  return redirect(catalog, resolution, route, std::move(location));
+  if (!catalog.storage.signer) {
+    // The catalog's own URL, copied once, into the response's buffer.
+    redirect(catalog, resolution, route, resolution.artifact->location, false, response);
+    return;
+  }
+  const auto location = catalog.storage.signer->sign(resolution.artifact->location, now);
+  redirect(catalog, resolution, route, location.url, location.expires_at.has_value(), response);
 }
 
 Error forbidden(std::string message, std::vector<Detail> details)
@@ -218,12 +235,13 @@ Error forbidden(std::string message, std::vector<Detail> details)
   return Error(Errc::forbidden, std::move(message), std::move(details));
 }
 
-// Answers an authenticated request on a release route.
-Expected<ApiResponse> answer(const Snapshot& snapshot,
-                             const Caller& caller,
-                             const Match& match,
-                             const Params& params,
-                             SystemTime now)
+// Answers an authenticated request on a release route into `response`.
+Expected<void> answer(const Snapshot& snapshot,
+                      const Caller& caller,
+                      const Match& match,
+                      const Params& params,
+                      SystemTime now,
+                      ApiResponse& response)
 {
   const auto& catalog = snapshot.catalog();
   switch (match.route) {
@@ -247,7 +265,8 @@ Expected<ApiResponse> answer(const Snapshot& snapshot,
       if (!resolution) {
         return std::unexpected(std::move(resolution).error());
       }
-      return answer_resolution(catalog, *resolution, match.route, now);
+      answer_resolution(catalog, *resolution, match.route, now, response);
+      return {};
     }
     case Route::download_version:
     case Route::version: {
@@ -266,7 +285,8 @@ Expected<ApiResponse> answer(const Snapshot& snapshot,
                             : fmt::format("no release {}", match.version),
                       { { "version", match.version } });
         }
-        return json_response(release_json(catalog, *index), match.route);
+        response = json_response(release_json(catalog, *index), match.route);
+        return {};
       }
       Query query{ .version = match.version,
                    .platform = view(params.platform),
@@ -284,7 +304,8 @@ Expected<ApiResponse> answer(const Snapshot& snapshot,
       if (!resolution) {
         return std::unexpected(std::move(resolution).error());
       }
-      return answer_resolution(catalog, *resolution, match.route, now);
+      answer_resolution(catalog, *resolution, match.route, now, response);
+      return {};
     }
     case Route::releases: {
       std::optional<ChannelId> channel;
@@ -297,9 +318,10 @@ Expected<ApiResponse> answer(const Snapshot& snapshot,
                       { { "channel", found->name } }));
         }
       }
-      auto response = json_response({}, match.route);
+      response.content_type = "application/json";
+      response.route = route_name(match.route);
       response.shared_body = snapshot.release_list(channel, Scope::of(catalog, caller));
-      return response;
+      return {};
     }
     case Route::healthz:
     case Route::metrics:
@@ -407,6 +429,17 @@ ApiResponse error_response(const Error& error, std::string_view route)
 
 ApiResponse handle(const Snapshot& snapshot, const ApiRequest& request, const ApiContext& context)
 {
+  ApiResponse response;
+  handle(snapshot, request, context, response);
+  return response;
+}
+
+void handle(const Snapshot& snapshot,
+            const ApiRequest& request,
+            const ApiContext& context,
+            ApiResponse& response)
+{
+  response.clear();
   const auto& catalog = snapshot.catalog();
   auto url = boost::urls::parse_origin_form(request.target);
   if (!url) {
@@ -415,12 +448,14 @@ ApiResponse handle(const Snapshot& snapshot, const ApiRequest& request, const Ap
     url = boost::urls::parse_absolute_uri(request.target);
   }
   if (!url) {
-    return error_response(Error(Errc::bad_request, "malformed request target"), "unknown");
+    response = error_response(Error(Errc::bad_request, "malformed request target"), "unknown");
+    return;
   }
   auto matched =
     match_route(url->encoded_path(), catalog.server.api_prefix, !catalog.mirror.root.empty());
   if (matched && (*matched) && (*matched)->route == Route::metrics && !context.metrics) {
-    return error_response(Error(Errc::not_found, "no such route (metrics are off)"), "unknown");
+    response = error_response(Error(Errc::not_found, "no such route (metrics are off)"), "unknown");
+    return;
   }
   const bool unknown = matched && !*matched;
   const auto route = unknown   ? std::string_view("unknown")
@@ -428,31 +463,36 @@ ApiResponse handle(const Snapshot& snapshot, const ApiRequest& request, const Ap
                                : std::string_view("version");
 
   if (request.method != "GET" && request.method != "HEAD") {
-    auto response = error_response(
+    response = error_response(
       Error(Errc::method_not_allowed,
             fmt::format("method {} is not allowed (allowed: GET, HEAD)", request.method)),
       route);
     response.headers.emplace_back("Allow", "GET, HEAD");
-    return response;
+    return;
   }
   if (matched && !unknown && (*matched)->route == Route::healthz) {
-    return json_response(fmt::format(R"({{"status":"ok","releases":{}}})", catalog.releases.size()),
-                         Route::healthz);
+    response.content_type = "application/json";
+    response.route = route_name(Route::healthz);
+    fmt::format_to(std::back_inserter(response.body),
+                   R"({{"status":"ok","releases":{}}})",
+                   catalog.releases.size());
+    return;
   }
   if (matched && !unknown && (*matched)->route == Route::metrics) {
-    auto response = json_response(context.metrics(), Route::metrics);
+    response = json_response(context.metrics(), Route::metrics);
     response.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    return response;
+    return;
   }
   if (matched && !unknown && (*matched)->route == Route::files) {
-    return answer_file_request(snapshot, request, *url, context);
+    response = answer_file_request(snapshot, request, *url, context);
+    return;
   }
 
   const auto caller = authenticate(catalog, request.authorization);
   if (!caller) {
-    return unauthorized(caller.error(), route, request.authorization);
+    response = unauthorized(caller.error(), route, request.authorization);
+    return;
   }
-  ApiResponse response;
   auto params = read_params(*url);
   if (unknown) {
     // After authentication: callers without a token cannot map the routes.
@@ -461,9 +501,8 @@ ApiResponse handle(const Snapshot& snapshot, const ApiRequest& request, const Ap
     response = error_response(matched.error(), route); // a malformed version segment: 400
   } else if (!params) {
     response = error_response(params.error(), route);
-  } else if (auto answered = answer(snapshot, *caller, **matched, *params, context.now)) {
-    response = std::move(*answered);
-  } else {
+  } else if (auto answered = answer(snapshot, *caller, **matched, *params, context.now, response);
+             !answered) {
     response = error_response(answered.error(), route);
     if (answered.error().code == Errc::forbidden) {
       response.headers.emplace_back("WWW-Authenticate", www_authenticate(Errc::forbidden, true));
@@ -472,7 +511,6 @@ ApiResponse handle(const Snapshot& snapshot, const ApiRequest& request, const Ap
   if (caller->token) {
     response.token_name = caller->token->name;
   }
-  return response;
 }
 
 } // namespace agentdl

@@ -102,7 +102,7 @@ std::optional<std::string> header(const ApiResponse& response, std::string_view 
 {
   for (const auto& [key, value] : response.headers) {
     if (key == name) {
-      return value;
+      return std::string(value);
     }
   }
   return std::nullopt;

@@ -12,7 +12,7 @@ using agentdl::mirror::FileConditions;
 using agentdl::mirror::FileIdentity;
 using agentdl::mirror::RangeChoice;
 using Kind = agentdl::mirror::RangeChoice::Kind;
-using Headers = std::vector<std::pair<std::string_view, std::string>>;
+using Headers = agentdl::Headers;
 
 namespace {
 
