@@ -179,7 +179,10 @@ void State::log_access(const AccessEntry& entry)
   if (!logging()) {
     return;
   }
-  const auto line = access_log_line(entry);
+  // Formatted before the lock is taken, into this thread's own buffer.
+  thread_local std::string line;
+  line.clear();
+  append_access_log_line(line, entry);
   bool wake = false;
   {
     std::lock_guard lock(m_log_mutex);
@@ -189,6 +192,8 @@ void State::log_access(const AccessEntry& entry)
     }
     if (m_log_queue.empty() || m_log_queue.back().file != m_log_file) {
       m_log_queue.push_back({ m_log_file, {} });
+      // One allocation per batch, not a doubling every few lines.
+      m_log_queue.back().text.reserve(k_log_batch_bytes + 4096);
     }
     m_log_queue.back().text += line;
     // The first line starts the writer's wait; a full batch ends it early.

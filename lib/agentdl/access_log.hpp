@@ -31,8 +31,13 @@ struct AccessEntry
 // X-Amz-Security-Token) replaced by "REDACTED".
 std::string redact_target(std::string_view target);
 
-// Returns the JSON line for `entry`, ending with '\n'; valid UTF-8 whatever
-// bytes the request held (escape_invalid_utf8).
+// Appends the JSON line for `entry` to `out`, ending with '\n'; valid UTF-8
+// whatever bytes the request held (escape_invalid_utf8). Allocates nothing
+// once `out` has room, unless the target has a secret to redact or a field
+// has bytes that are not UTF-8.
+void append_access_log_line(std::string& out, const AccessEntry& entry);
+
+// Returns the line append_access_log_line() appends.
 std::string access_log_line(const AccessEntry& entry);
 
 } // namespace agentdl

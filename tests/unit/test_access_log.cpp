@@ -78,3 +78,32 @@ TEST_CASE("access_log: a redirect's Location, without the query when it is signe
   CHECK(agentdl::access_log_line(entry).find(
           R"j("location":"https://dl.example.com/a.msi?v=2")j") != std::string::npos);
 }
+
+TEST_CASE("access_log: a secret key spelled in another case or percent-encoded is redacted too")
+{
+  agentdl::AccessEntry entry;
+  entry.time = std::chrono::system_clock::time_point(1'790'000'000'000ms);
+  entry.remote = "127.0.0.1:1";
+  entry.method = "GET";
+  entry.status = 200;
+  entry.route = "files";
+  for (const auto* target : { "/files/a.msi?expires=1&SIG=abc",
+                              "/files/a.msi?expires=1&%73ig=abc",
+                              "/files/a.msi?Access_Token=abc",
+                              "/files/a.msi?x-AMZ-security-token=abc" }) {
+    CAPTURE(target);
+    entry.target = target;
+    const auto line = agentdl::access_log_line(entry);
+    CHECK(line.find("abc") == std::string::npos);
+    CHECK(line.find("=REDACTED") != std::string::npos);
+  }
+  // A key that only looks like a secret's is kept.
+  entry.target = "/v2/agent-releases?channel=stable&signal=1";
+  CHECK(agentdl::access_log_line(entry).find(
+          R"j("target":"/v2/agent-releases?channel=stable&signal=1")j") != std::string::npos);
+  // A query that cannot hold a secret is written as received, even when it
+  // is not a valid URL's, escaped as JSON.
+  entry.target = "/v2/agent-releases?channel=\"stable\"";
+  CHECK(agentdl::access_log_line(entry).find(
+          R"j("target":"/v2/agent-releases?channel=\"stable\"")j") != std::string::npos);
+}
