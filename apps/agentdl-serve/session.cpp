@@ -219,7 +219,20 @@ void Session::answer()
     context.now = std::chrono::system_clock::now(); // a signature expires from now
   }
   auto& response = m_response;
-  handle(snapshot, request, context, response);
+  // GET and HEAD get the same response (the transport leaves HEAD's body out).
+  const bool same_as_get = head.method == http::verb::get || head.method == http::verb::head;
+  auto& answers = m_worker.answers();
+  const auto generation = m_worker.served_generation();
+  if (!same_as_get ||
+      !answers.find(generation, request.target, request.authorization, response)) {
+    handle(snapshot, request, context, response);
+    // A redirect to an unsigned Location depends on nothing but the
+    // catalog and the request: the next same request is answered from here.
+    if (same_as_get && response.status == 302 && !snapshot.catalog().storage.signer &&
+        response.body.empty() && !response.shared_body && !response.file) {
+      answers.store(generation, request.target, request.authorization, response);
+    }
+  }
   std::uint64_t content_length = response.content().size();
   if (response.file) {
     content_length = open_file(served, response);

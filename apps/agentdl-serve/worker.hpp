@@ -6,6 +6,7 @@
 // but State's counters.
 #pragma once
 
+#include "answer_cache.hpp"
 #include "registry.hpp"
 #include "state.hpp"
 #include "transport.hpp"
@@ -68,6 +69,11 @@ public:
     }
     return *m_served;
   }
+  // Returns the generation of served() (State::served_generation()).
+  std::uint64_t served_generation() const { return m_served_generation; }
+
+  // The redirects this worker answered lately (answer_cache.hpp).
+  AnswerCache& answers() { return m_answers; }
 
 private:
   void sweep();
@@ -79,6 +85,7 @@ private:
   net::steady_timer m_sweeper{ m_ioc };
   std::shared_ptr<const Served> m_served;
   std::uint64_t m_served_generation;
+  AnswerCache m_answers;
 };
 
 } // namespace agentdl::serve

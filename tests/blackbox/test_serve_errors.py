@@ -311,6 +311,23 @@ class ScopedErrors(ServeTestCase):
                        "stable-token", "this token may not read release 2.0.0",
                        {"version": "2.0.0"})
 
+    def test_an_answer_given_to_one_token_is_not_given_to_another(self):
+        # agentdl-serve keeps the redirects it answered, by target and
+        # Authorization; on one keep-alive connection (one worker) the same
+        # target asked with another token, a wrong one or none must be
+        # decided afresh.
+        target = "/v2/agent-releases/latest/download?channel=beta&platform=windows"
+        with self.connect(self.daemon) as conn:
+            for token, status in (("beta-token", 302), ("stable-token", 403), (None, 401),
+                                  ("beta-token", 302), ("beta-token ", 302),
+                                  ("beta-tokeN", 401), ("stable-token", 403),
+                                  ("beta-token", 302)):
+                with self.subTest(token=token):
+                    response = conn.request(target, token=token)
+                    self.assertEqual(response.status, status, msg=repr(response))
+                    if status == 302:
+                        self.assertEqual(response.header("X-Release-Version"), "2.0.0")
+
     def test_404_for_latest_names_the_channel_and_the_version(self):
         self.check("/v2/agent-releases/latest/download?channel=beta&platform=macos&arch=arm64",
                    "beta-token", 404, "Not Found",
