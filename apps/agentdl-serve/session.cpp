@@ -223,8 +223,7 @@ void Session::answer()
   const bool same_as_get = head.method == http::verb::get || head.method == http::verb::head;
   auto& answers = m_worker.answers();
   const auto generation = m_worker.served_generation();
-  if (!same_as_get ||
-      !answers.find(generation, request.target, request.authorization, response)) {
+  if (!same_as_get || !answers.find(generation, request.target, request.authorization, response)) {
     handle(snapshot, request, context, response);
     // A redirect to an unsigned Location depends on nothing but the
     // catalog and the request: the next same request is answered from here.
