@@ -235,6 +235,39 @@ Error forbidden(std::string message, std::vector<Detail> details)
   return Error(Errc::forbidden, std::move(message), std::move(details));
 }
 
+// The 401 of a caller without a token asking for what is not public: the
+// same answer as when nothing is public.
+Error authentication_required()
+{
+  return Error(Errc::unauthorized, "Authentication required: send Authorization: Bearer <token>");
+}
+
+// Returns `error` (a 403) for a caller with a token, the 401 for one without.
+Error denied(const Caller& caller, Error error)
+{
+  return caller.anonymous ? authentication_required() : std::move(error);
+}
+
+// Tells whether an anonymous caller may ask for channel `name` (or the
+// default channel): it is known and public. Checked before the parameters,
+// so that a caller without a token learns nothing of the private channels.
+bool anonymous_may_ask(const Catalog& catalog,
+                       const Caller& caller,
+                       std::optional<std::string_view> name)
+{
+  const auto channel = find_channel(catalog, name);
+  return channel && may_read_channel(
+                      catalog, caller, static_cast<ChannelId>(*channel - catalog.channels.data()));
+}
+
+// Tells whether an anonymous caller may ask for release `version`: it
+// exists and is in a public channel.
+bool anonymous_may_ask(const Catalog& catalog, const Caller& caller, const Version& version)
+{
+  const auto index = catalog.find_release(version);
+  return index && may_read_release(catalog, caller, catalog.releases[*index]);
+}
+
 // Answers an authenticated request on a release route into `response`.
 Expected<void> answer(const Snapshot& snapshot,
                       const Caller& caller,
@@ -250,7 +283,11 @@ Expected<void> answer(const Snapshot& snapshot,
       Query query{ .channel = view(params.channel),
                    .platform = view(params.platform),
                    .arch = view(params.arch) };
-      // Parameters first (400), then the channel's access (403), then lookup (404).
+      // Parameters first (400), then the channel's access (403), then lookup
+      // (404); a caller without a token is refused a private channel first.
+      if (caller.anonymous && !anonymous_may_ask(catalog, caller, query.channel)) {
+        return std::unexpected(authentication_required());
+      }
       const auto* channel = AGENTDL_TRY(find_channel(catalog, query.channel));
       auto resolution = resolve(catalog, query);
       if (!resolution && resolution.error().code == Errc::bad_request) {
@@ -259,8 +296,9 @@ Expected<void> answer(const Snapshot& snapshot,
       const auto id = static_cast<ChannelId>(channel - catalog.channels.data());
       if (!may_read_channel(catalog, caller, id)) {
         return std::unexpected(
-          forbidden(fmt::format("this token may not read channel \"{}\"", channel->name),
-                    { { "channel", channel->name } }));
+          denied(caller,
+                 forbidden(fmt::format("this token may not read channel \"{}\"", channel->name),
+                           { { "channel", channel->name } })));
       }
       if (!resolution) {
         return std::unexpected(std::move(resolution).error());
@@ -270,14 +308,18 @@ Expected<void> answer(const Snapshot& snapshot,
     }
     case Route::download_version:
     case Route::version: {
+      if (caller.anonymous && !anonymous_may_ask(catalog, caller, *Version::parse(match.version))) {
+        return std::unexpected(authentication_required());
+      }
       if (match.route == Route::version && !params.platform && !params.arch) {
         // Without platform: the release with all its artifacts.
         const auto index = catalog.find_release(*Version::parse(match.version));
         if (index && !may_read_release(catalog, caller, catalog.releases[*index])) {
           return std::unexpected(
-            forbidden(fmt::format("this token may not read release {}",
-                                  catalog.releases[*index].version.str()),
-                      { { "version", catalog.releases[*index].version.str() } }));
+            denied(caller,
+                   forbidden(fmt::format("this token may not read release {}",
+                                         catalog.releases[*index].version.str()),
+                             { { "version", catalog.releases[*index].version.str() } })));
         }
         if (!index || catalog.releases[*index].yanked) {
           return fail(Errc::not_found,
@@ -297,9 +339,11 @@ Expected<void> answer(const Snapshot& snapshot,
       }
       const auto index = catalog.find_release(*Version::parse(match.version));
       if (index && !may_read_release(catalog, caller, catalog.releases[*index])) {
-        return std::unexpected(forbidden(
-          fmt::format("this token may not read release {}", catalog.releases[*index].version.str()),
-          { { "version", catalog.releases[*index].version.str() } }));
+        return std::unexpected(
+          denied(caller,
+                 forbidden(fmt::format("this token may not read release {}",
+                                       catalog.releases[*index].version.str()),
+                           { { "version", catalog.releases[*index].version.str() } })));
       }
       if (!resolution) {
         return std::unexpected(std::move(resolution).error());
@@ -310,6 +354,9 @@ Expected<void> answer(const Snapshot& snapshot,
     case Route::releases: {
       std::optional<ChannelId> channel;
       if (params.channel) {
+        if (caller.anonymous && !anonymous_may_ask(catalog, caller, view(params.channel))) {
+          return std::unexpected(authentication_required());
+        }
         const auto* found = AGENTDL_TRY(find_channel(catalog, view(params.channel)));
         channel = static_cast<ChannelId>(found - catalog.channels.data());
         if (!may_read_channel(catalog, caller, *channel)) {
@@ -368,6 +415,14 @@ ApiResponse file_response(const Snapshot& snapshot,
     }
   }
   const auto listed = snapshot.releases_with_file(*path);
+  const auto readable = [&](const ListedFile& file) {
+    return may_read_release(catalog, *caller, catalog.releases[file.release]);
+  };
+  if (caller && caller->anonymous && std::none_of(listed.begin(), listed.end(), readable)) {
+    // Without a token: a file no public release lists is not told apart
+    // from one that does not exist.
+    return unauthorized(authentication_required(), route, std::nullopt);
+  }
   if (listed.empty()) {
     return error_response(mirror::file_not_found(*path), route);
   }
@@ -494,7 +549,10 @@ void handle(const Snapshot& snapshot,
     return;
   }
   auto params = read_params(*url);
-  if (unknown) {
+  if (caller->anonymous && (unknown || !matched)) {
+    // Without a token, only the public channels' routes are answered.
+    response = unauthorized(authentication_required(), route, request.authorization);
+  } else if (unknown) {
     // After authentication: callers without a token cannot map the routes.
     response = error_response(Error(Errc::not_found, "no such route"), "unknown");
   } else if (!matched) {
@@ -503,7 +561,11 @@ void handle(const Snapshot& snapshot,
     response = error_response(params.error(), route);
   } else if (auto answered = answer(snapshot, *caller, **matched, *params, context.now, response);
              !answered) {
-    response = error_response(answered.error(), route);
+    if (answered.error().code == Errc::unauthorized) {
+      response = unauthorized(answered.error(), route, request.authorization);
+    } else {
+      response = error_response(answered.error(), route);
+    }
     if (answered.error().code == Errc::forbidden) {
       response.headers.emplace_back("WWW-Authenticate", www_authenticate(Errc::forbidden, true));
     }

@@ -60,6 +60,9 @@ Expected<Caller> authenticate(const Catalog& catalog, std::optional<std::string_
   }
   const auto token = bearer_token(authorization);
   if (!token) {
+    if (!catalog.auth.public_channels.empty()) {
+      return Caller{ .token = nullptr, .anonymous = true };
+    }
     return fail(Errc::unauthorized, "Authentication required: send Authorization: Bearer <token>");
   }
   const auto digest = cached_sha256(*token);
@@ -88,35 +91,61 @@ std::string www_authenticate(Errc code, bool token_given)
                      : R"(Bearer realm="agentdl")";
 }
 
-bool may_read_channel(const Catalog& catalog, const Caller& caller, ChannelId channel)
+namespace {
+
+// Tells whether auth lets `caller` read everything: auth is off, or its
+// token has channels = ["*"].
+bool reads_everything(const Caller& caller)
 {
-  if (!caller.token || caller.token->all_channels) {
-    return true;
+  return caller.token ? caller.token->all_channels : !caller.anonymous;
+}
+
+// Calls `visit(c)` for each channel whose scope `caller` holds: its token's,
+// then the public ones (which every caller holds when auth is required).
+template<typename Visit>
+bool any_held_channel(const Catalog& catalog, const Caller& caller, Visit visit)
+{
+  if (caller.token) {
+    for (const auto c : caller.token->channels) {
+      if (visit(c)) {
+        return true;
+      }
+    }
   }
-  for (const auto c : caller.token->channels) {
-    if (catalog.channels[c].reaches[channel]) {
+  for (const auto c : catalog.auth.public_channels) {
+    if (visit(c)) {
       return true;
     }
   }
   return false;
 }
 
+} // namespace
+
+bool may_read_channel(const Catalog& catalog, const Caller& caller, ChannelId channel)
+{
+  return reads_everything(caller) || any_held_channel(catalog, caller, [&](ChannelId c) {
+           return static_cast<bool>(catalog.channels[c].reaches[channel]);
+         });
+}
+
 Scope Scope::of(const Catalog& catalog, const Caller& caller)
 {
   Scope scope;
-  if (!caller.token || caller.token->all_channels) {
+  if (reads_everything(caller)) {
     return scope;
   }
   scope.m_all = false;
   scope.m_channels.assign(catalog.channels.size(), false);
-  for (const auto c : caller.token->channels) {
+  any_held_channel(catalog, caller, [&](ChannelId c) {
     const auto& reaches = catalog.channels[c].reaches;
     for (std::size_t i = 0; i < reaches.size(); ++i) {
       if (reaches[i]) {
         scope.m_channels[i] = true;
       }
     }
-  }
+    return false; // every held channel
+  });
   return scope;
 }
 
@@ -129,15 +158,9 @@ bool Scope::may_read(const Release& release) const
 
 bool may_read_release(const Catalog& catalog, const Caller& caller, const Release& release)
 {
-  if (!caller.token || caller.token->all_channels) {
-    return true;
-  }
-  for (const auto c : caller.token->channels) {
-    if (catalog.in_channel(release, c)) {
-      return true;
-    }
-  }
-  return false;
+  return reads_everything(caller) || any_held_channel(catalog, caller, [&](ChannelId c) {
+           return catalog.in_channel(release, c);
+         });
 }
 
 } // namespace agentdl

@@ -10,10 +10,12 @@
 
 namespace agentdl {
 
-// Who is asking: a configured token, or anyone (auth mode "none").
+// Who is asking: a configured token, anyone (auth mode "none"), or a caller
+// without a token who may read the public channels ([auth] public_channels).
 struct Caller
 {
-  const TokenEntry* token = nullptr; // nullptr: auth is off, everything may be read
+  const TokenEntry* token = nullptr; // nullptr: auth is off or the caller is anonymous
+  bool anonymous = false;            // no token given; only the public channels may be read
 };
 
 // Returns the token of an `Authorization: Bearer <token>` value (scheme
@@ -21,8 +23,10 @@ struct Caller
 std::optional<std::string_view> bearer_token(std::optional<std::string_view> header);
 
 // Checks the `Authorization` header value against the catalog's tokens by
-// SHA-256, compared in constant time. Fails with unauthorized when auth is
-// required and no bearer token is given, or none matches.
+// SHA-256, compared in constant time. Without a bearer token the caller is
+// anonymous when the catalog has public channels. Fails with unauthorized
+// when auth is required and no bearer token is given (and nothing is
+// public), or none matches.
 Expected<Caller> authenticate(const Catalog& catalog,
                               std::optional<std::string_view> authorization);
 
@@ -32,11 +36,11 @@ Expected<Caller> authenticate(const Catalog& catalog,
 std::string www_authenticate(Errc code, bool token_given);
 
 // Tells whether `caller` may read the channel `channel` (latest resolution):
-// one of its channels is `channel` or includes it.
+// one of its channels, or of the public ones, is `channel` or includes it.
 bool may_read_channel(const Catalog& catalog, const Caller& caller, ChannelId channel);
 
 // Tells whether `caller` may read `release`: the release is in one of its
-// channels, directly or through includes.
+// channels or of the public ones, directly or through includes.
 bool may_read_release(const Catalog& catalog, const Caller& caller, const Release& release);
 
 // The channels a caller may read, and so the releases: every channel, or those
@@ -45,7 +49,8 @@ class Scope
 {
 public:
   // Returns the scope of `caller`: everything when auth is off or its token
-  // has `channels = ["*"]`.
+  // has `channels = ["*"]`; else what its token's channels and the public
+  // ones reach.
   static Scope of(const Catalog& catalog, const Caller& caller);
 
   // Returns the scope that reads every channel.

@@ -144,6 +144,9 @@ struct AuthSettings
 {
   AuthMode mode = AuthMode::required;
   std::vector<TokenEntry> tokens;
+  // Channels anyone may read without a token (public_channels), as if
+  // every caller held a token scoped to them.
+  std::vector<ChannelId> public_channels;
 
   bool operator==(const AuthSettings&) const = default;
 };

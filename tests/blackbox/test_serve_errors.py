@@ -341,5 +341,36 @@ class ScopedErrors(ServeTestCase):
                              {"version": "2.0.0", "platform": "macos", "arch": "arm64"}))
 
 
+class PublicChannels(ServeTestCase):
+    """[auth] public_channels = ["stable"]: stable without a token, beta with one."""
+
+    def setUp(self):
+        super().setUp()
+        text = SCOPED.format(stable=sha256_hex("stable-token"), beta=sha256_hex("beta-token"))
+        text = text.replace('mode = "required"\n', 'mode = "required"\npublic_channels = ["stable"]\n')
+        self.daemon = self.start(self.write("public.toml", text + server_section(), dedent=False))
+
+    def test_a_public_channel_needs_no_token(self):
+        response = self.get(self.daemon, "/v2/agent-releases/latest/download?platform=windows",
+                            token=None)
+        self.assertEqual((response.status, response.header("Location")),
+                         (302, "https://dl.example.org/a/w/1.5.0.msi"))
+        listing = json.loads(self.get(self.daemon, "/v2/agent-releases", token=None).body)
+        self.assertEqual([r["version"] for r in listing["releases"]], ["1.5.0"])
+
+    def test_a_private_channel_without_a_token_is_401_with_one_302(self):
+        target = "/v2/agent-releases/latest/download?channel=beta&platform=windows"
+        # On one connection (one worker), so that a kept answer would show.
+        with self.connect(self.daemon) as conn:
+            for token, status in ((None, 401), ("beta-token", 302), (None, 401),
+                                  ("stable-token", 403), ("beta-token", 302)):
+                with self.subTest(token=token):
+                    response = conn.request(target, token=token)
+                    self.assertEqual(response.status, status, msg=repr(response))
+                    if status == 401:
+                        self.assertEqual(response.header("WWW-Authenticate"), REALM)
+                        self.assertEqual(response.text(), AUTH_REQUIRED)
+
+
 if __name__ == "__main__":
     runner.main()

@@ -15,7 +15,7 @@ void load_auth(const TomlReader& in, const toml::table& root, Catalog& catalog)
     return;
   }
   auto& auth = catalog.auth;
-  in.check_keys(*table, "[auth]", { "mode", "tokens" });
+  in.check_keys(*table, "[auth]", { "mode", "tokens", "public_channels" });
   if (const auto* node = table->get("mode")) {
     const auto& mode = in.as_string(*node, "mode");
     if (mode == "required") {
@@ -24,6 +24,28 @@ void load_auth(const TomlReader& in, const toml::table& root, Catalog& catalog)
       auth.mode = AuthMode::none;
     } else {
       in.fail_at(*node, fmt::format("unknown auth mode \"{}\" (expected required or none)", mode));
+    }
+  }
+  const auto declared = [&] {
+    std::vector<std::string> names;
+    for (const auto& c : catalog.channels) {
+      names.push_back(c.name);
+    }
+    return quoted_list(names);
+  };
+  if (const auto* node = table->get("public_channels")) {
+    for (auto& [channel, element] : in.string_array(*node, "public_channels")) {
+      const auto id = catalog.find_channel(channel);
+      if (!id) {
+        in.fail_at(*element,
+                   fmt::format("public_channels names undeclared channel \"{}\" (declared: {})",
+                               channel,
+                               declared()));
+      }
+      if (std::find(auth.public_channels.begin(), auth.public_channels.end(), *id) ==
+          auth.public_channels.end()) {
+        auth.public_channels.push_back(*id);
+      }
     }
   }
   const auto* tokens = table->get("tokens");
@@ -80,15 +102,11 @@ void load_auth(const TomlReader& in, const toml::table& root, Catalog& catalog)
       }
       const auto id = catalog.find_channel(channel);
       if (!id) {
-        std::vector<std::string> names;
-        for (const auto& c : catalog.channels) {
-          names.push_back(c.name);
-        }
         in.fail_at(*node,
                    fmt::format("token \"{}\" names undeclared channel \"{}\" (declared: {})",
                                entry.name,
                                channel,
-                               quoted_list(names)));
+                               declared()));
       }
       entry.channels.push_back(*id);
     }
