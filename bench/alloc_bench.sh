@@ -62,15 +62,7 @@ for tool in wrk taskset curl gcc python3; do
 done
 [ "$(nproc)" -ge 2 ] || fail "needs 2 cores (agentdl-serve on core 0, wrk on core 1)"
 
-if [ -n "${AGENTDL_SERVE:-}" ]; then
-  serve=$AGENTDL_SERVE
-else
-  echo "== build (Release, build-bench)"
-  cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DAGENTDL_BUILD_TESTS=OFF >/dev/null
-  cmake --build build-bench -j2 --target agentdl-serve >/dev/null
-  serve=$root/build-bench/apps/agentdl-serve/agentdl-serve
-fi
-[ -x "$serve" ] || fail "$serve is not an executable (set AGENTDL_SERVE)"
+find_agentdl_serve
 
 work=$(mktemp -d)
 server_pid=

@@ -1,13 +1,28 @@
-# What the file-transfer benchmarks share (download_bench.sh, mirror_bench.sh,
-# files_bench.sh): sourced, not run. Each script keeps its own work folder
-# ($work) and says what it measures; this file only starts nginx the same way
-# for all of them.
+# What the benchmarks share (serve_bench.sh, alloc_bench.sh, profile_serve.sh,
+# download_bench.sh, mirror_bench.sh, files_bench.sh): sourced, not run. Each
+# script keeps its own work folder ($work) and says what it measures; this
+# file finds agentdl-serve and starts nginx the same way for all of them.
 
 # Prints the median of the numbers on stdin, one per line.
 median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
 # Prints a TCP port free on 127.0.0.1 now.
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# Sets serve to the agentdl-serve to measure: $AGENTDL_SERVE when set, else
+# the Release build in build-bench/, configured and built here. Run from the
+# repository's root; stops the script when the file is not an executable.
+find_agentdl_serve() {
+  if [ -n "${AGENTDL_SERVE:-}" ]; then
+    serve=$AGENTDL_SERVE
+  else
+    echo "== build (Release, build-bench)"
+    cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DAGENTDL_BUILD_TESTS=OFF >/dev/null
+    cmake --build build-bench -j2 --target agentdl-serve >/dev/null
+    serve=$PWD/build-bench/apps/agentdl-serve/agentdl-serve
+  fi
+  [ -x "$serve" ] || { echo "$(basename "$0" .sh): $serve is not an executable (set AGENTDL_SERVE)" >&2; exit 1; }
+}
 
 # Prints the CPU time of process PID so far, in clock ticks (utime + stime).
 cpu_ticks() { awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$1/stat"; }

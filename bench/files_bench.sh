@@ -37,14 +37,7 @@ for tool in nginx taskset curl python3; do
 done
 [ "$(nproc)" -ge 2 ] || { echo "files_bench: needs 2 cores (server on core 0, the load on core 1)" >&2; exit 1; }
 
-if [ -n "${AGENTDL_SERVE:-}" ]; then
-  serve=$AGENTDL_SERVE
-else
-  echo "== build (Release, build-bench)"
-  cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DAGENTDL_BUILD_TESTS=OFF >/dev/null
-  cmake --build build-bench -j2 --target agentdl-serve >/dev/null
-  serve=$root/build-bench/apps/agentdl-serve/agentdl-serve
-fi
+find_agentdl_serve
 
 work=$(mktemp -d)
 pids=()

@@ -79,6 +79,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
+# shellcheck source=bench/common.sh
+source bench/common.sh
 
 duration=${1:-10}
 pairs=${2:-5}
@@ -100,15 +102,7 @@ if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$need_fds" ]; then
   exit 1
 fi
 
-if [ -n "${AGENTDL_SERVE:-}" ]; then
-  serve=$AGENTDL_SERVE
-else
-  echo "== build (Release, build-bench)"
-  cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DAGENTDL_BUILD_TESTS=OFF >/dev/null
-  cmake --build build-bench -j2 --target agentdl-serve >/dev/null
-  serve=$root/build-bench/apps/agentdl-serve/agentdl-serve
-fi
-[ -x "$serve" ] || { echo "serve_bench: $serve is not an executable" >&2; exit 1; }
+find_agentdl_serve
 
 # The Python that draws the plot: the first with matplotlib. Debian's
 # python3-matplotlib installs it for /usr/bin/python3, which may not be the
@@ -130,7 +124,6 @@ trap cleanup EXIT
 target_path=/v2/agent-releases/latest/download
 target="$target_path?channel=stable&platform=macos&arch=arm64"
 token=demo-token-do-not-use-in-production
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 fail() { echo "serve_bench: $*" >&2; exit 1; }
 
 # One wrk run against one server, measured; see the header. Prints the run's
