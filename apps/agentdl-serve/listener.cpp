@@ -3,111 +3,142 @@
 #include "session.hpp"
 #include "worker.hpp"
 
-#include <boost/asio/detail/socket_option.hpp>
-#include <boost/asio/ip/v6_only.hpp>
-#include <boost/asio/socket_base.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstddef>
+#include <cstring>
+#include <memory>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <system_error>
+#include <unistd.h>
 #include <utility>
 
 namespace agentdl::serve {
 
 namespace {
 
-// SO_REUSEPORT, which Asio has no name for.
-using reuse_port = net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+std::string last_error()
+{
+  return std::system_category().message(errno);
+}
+
+bool set_flag(int fd, int level, int name)
+{
+  const int on = 1;
+  return ::setsockopt(fd, level, name, &on, sizeof on) == 0;
+}
 
 } // namespace
 
 Listener::Listener(Worker& worker)
   : m_worker(worker)
-  , m_acceptor(worker.context())
-  , m_retry(worker.context())
 {
 }
 
 std::optional<std::string> Listener::open(const tcp::endpoint& endpoint, bool first)
 {
-  beast::error_code ec;
-  m_acceptor.open(endpoint.protocol(), ec);
-  if (!ec && endpoint.protocol() == tcp::v6()) {
-    m_acceptor.set_option(net::ip::v6_only(true), ec);
+  const int family = endpoint.protocol().family();
+  m_fd = UniqueFd(::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (m_fd.get() < 0) {
+    return last_error();
   }
-  if (!ec) {
-    m_acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  const int fd = m_fd.get();
+  if (family == AF_INET6 && !set_flag(fd, IPPROTO_IPV6, IPV6_V6ONLY)) {
+    return last_error();
+  }
+  if (!set_flag(fd, SOL_SOCKET, SO_REUSEADDR)) {
+    return last_error();
   }
   // The first socket binds as a plain one, which fails on a port anything
   // else listens on, SO_REUSEPORT or not; only then does it let the other
   // workers' sockets join it (Linux checks the flag at their bind).
-  if (!ec && !first) {
-    m_acceptor.set_option(reuse_port(true), ec);
+  if (!first && !set_flag(fd, SOL_SOCKET, SO_REUSEPORT)) {
+    return last_error();
   }
-  if (!ec) {
-    m_acceptor.bind(endpoint, ec);
+  if (::bind(fd, endpoint.data(), static_cast<socklen_t>(endpoint.size())) != 0) {
+    return last_error();
   }
-  if (!ec && first) {
-    m_acceptor.set_option(reuse_port(true), ec);
+  if (first && !set_flag(fd, SOL_SOCKET, SO_REUSEPORT)) {
+    return last_error();
   }
-  if (!ec) {
-    m_acceptor.listen(net::socket_base::max_listen_connections, ec);
-  }
-  if (ec) {
-    return ec.message();
+  if (::listen(fd, SOMAXCONN) != 0) {
+    return last_error();
   }
   return std::nullopt;
 }
 
+tcp::endpoint Listener::local_endpoint() const
+{
+  tcp::endpoint endpoint;
+  auto size = static_cast<socklen_t>(endpoint.capacity());
+  if (::getsockname(m_fd.get(), endpoint.data(), &size) == 0) {
+    endpoint.resize(size);
+  }
+  return endpoint;
+}
+
 void Listener::start()
 {
-  accept();
+  m_watched = m_worker.loop().watch(m_fd.get(), EventLoop::k_listener_events, this);
 }
 
 void Listener::stop()
 {
-  beast::error_code ignored;
-  m_acceptor.close(ignored);
-  m_retry.cancel();
+  m_fd.reset(); // closing it leaves the epoll set
+  m_watched = false;
+  m_paused_until.reset();
 }
 
-void Listener::accept()
+void Listener::retry(Clock::time_point now)
 {
-  // The peer's address comes with the accept: no getpeername per connection.
-  m_acceptor.async_accept(m_peer, [self = shared_from_this()](beast::error_code ec, Socket socket) {
-    self->on_accept(ec, std::move(socket));
-  });
+  if (m_paused_until && now >= *m_paused_until && m_fd.get() >= 0) {
+    m_paused_until.reset();
+    start();
+  }
 }
 
-void Listener::on_accept(beast::error_code ec, Socket socket)
+void Listener::on_events(std::uint32_t)
 {
-  if (!m_acceptor.is_open()) {
+  if (m_fd.get() < 0) {
     return; // stopped (drain)
   }
-  if (ec) {
-    // EMFILE, ENFILE, ENOBUFS...: the listener must outlive them. Wait a
-    // little so that a full file table does not make this loop spin.
+  sockaddr_storage peer{};
+  auto size = static_cast<socklen_t>(sizeof peer);
+  const int fd =
+    ::accept4(m_fd.get(), reinterpret_cast<sockaddr*>(&peer), &size, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  if (fd < 0) {
+    if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED) {
+      return;
+    }
+    // EMFILE, ENFILE, ENOBUFS...: the listener must outlive them. Pause a
+    // little so that a full file table does not make the loop spin.
     if (const auto now = Clock::now(); now - m_last_accept_error >= std::chrono::seconds(1)) {
       m_last_accept_error = now; // one line a second, however long it lasts
-      log_error(fmt::format("accept failed: {}; retrying", ec.message()));
+      log_error(fmt::format("accept failed: {}; retrying", last_error()));
     }
-    m_retry.expires_after(std::chrono::milliseconds(50));
-    m_retry.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
-      if (!wait_ec) {
-        self->accept();
-      }
-    });
+    m_worker.loop().unwatch(m_fd.get());
+    m_watched = false;
+    m_paused_until = Clock::now() + std::chrono::milliseconds(50);
     return;
   }
+  tcp::endpoint endpoint;
+  std::memcpy(endpoint.data(), &peer, std::min<std::size_t>(size, endpoint.capacity()));
+  endpoint.resize(size);
+  auto session = std::make_shared<Session>(UniqueFd(fd), endpoint, m_worker);
+  if (!m_worker.loop().watch(fd, EventLoop::k_connection_events, session.get())) {
+    return; // the session closes the descriptor
+  }
   auto& state = m_worker.state();
-  auto session = std::make_shared<Session>(std::move(socket), m_peer, m_worker);
   if (static_cast<std::size_t>(state.metrics().connections()) > state.max_connections()) {
     session->refuse();
   } else {
     session->start();
   }
-  accept();
 }
 
 } // namespace agentdl::serve

@@ -3,12 +3,11 @@
 // EMFILE.
 #pragma once
 
+#include "event_loop.hpp"
 #include "transport.hpp"
 
-#include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core/error.hpp>
+#include <agentdl/unique_fd.hpp>
 
-#include <memory>
 #include <optional>
 #include <string>
 
@@ -16,8 +15,10 @@ namespace agentdl::serve {
 
 class Worker;
 
-// Accepts connections on one address, for as long as the server runs.
-class Listener : public std::enable_shared_from_this<Listener>
+// Accepts connections on one address, for as long as the server runs: one
+// accept4() per event on a level-triggered socket, as nginx does, so no
+// accept ends in EAGAIN.
+class Listener final : public Watched
 {
 public:
   // Makes a listener whose sessions run on `worker`.
@@ -28,23 +29,25 @@ public:
   std::optional<std::string> open(const tcp::endpoint& endpoint, bool first);
 
   // Returns the address bound (its port, when 0 was asked for).
-  tcp::endpoint local_endpoint() const { return m_acceptor.local_endpoint(); }
+  tcp::endpoint local_endpoint() const;
 
   // Starts accepting connections; on the worker's thread.
   void start();
 
-  // Stops accepting (a drain): closes the socket, cancels a pending retry.
-  // On the worker's thread.
+  // Stops accepting (a drain): closes the socket. On the worker's thread.
   void stop();
 
-private:
-  void accept();
-  void on_accept(beast::error_code ec, Socket socket);
+  // Starts accepting again if an error paused it and its pause is over
+  // (the worker's tick calls it).
+  void retry(Clock::time_point now);
 
+  void on_events(std::uint32_t events) override;
+
+private:
   Worker& m_worker;
-  Acceptor m_acceptor;
-  tcp::endpoint m_peer;
-  net::steady_timer m_retry;
+  UniqueFd m_fd;
+  bool m_watched = false;
+  std::optional<Clock::time_point> m_paused_until; // after an accept error
   Clock::time_point m_last_accept_error;
 };
 

@@ -16,12 +16,11 @@ void Registry::add(Session& session)
   m_sessions.push_back(session);
 }
 
-template<typename Pick>
-void Registry::close_each(Pick pick)
+template<typename Pick, typename End>
+void Registry::close_each(Pick pick, End end)
 {
-  // Closing cancels the session's operations, whose handlers run later, so
-  // no session leaves the list during the loop; the references only make
-  // that hold whatever close() does.
+  // Ending a session may destroy it (and so unlink it): pick first, holding
+  // a reference to each, then end them.
   std::vector<std::shared_ptr<Session>> picked;
   for (auto& session : m_sessions) {
     if (pick(session)) {
@@ -29,19 +28,26 @@ void Registry::close_each(Pick pick)
     }
   }
   for (auto& session : picked) {
-    session->close();
+    end(*session);
   }
 }
 
 void Registry::sweep(Clock::time_point now)
 {
   m_coarse_now = now;
-  close_each([now](const Session& session) { return session.expired(now); });
+  close_each([now](const Session& session) { return session.expired(now); },
+             [](Session& session) { session.time_out(); });
 }
 
 void Registry::close_idle()
 {
-  close_each([](const Session& session) { return session.idle(); });
+  close_each([](const Session& session) { return session.idle(); },
+             [](Session& session) { session.close(); });
+}
+
+void Registry::close_all()
+{
+  close_each([](const Session&) { return true; }, [](Session& session) { session.close(); });
 }
 
 } // namespace agentdl::serve

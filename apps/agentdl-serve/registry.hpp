@@ -45,15 +45,19 @@ public:
   // Closes the sessions waiting for a request (a drain).
   void close_idle();
 
+  // Closes every session (the loop has stopped: a drain's timeout, or a
+  // second signal).
+  void close_all();
+
 private:
   using List = boost::intrusive::list<Session,
                                       boost::intrusive::base_hook<RegistryHook>,
                                       boost::intrusive::constant_time_size<false>>;
 
-  // Calls `close(session)` for each session `pick(session)` selects; a
+  // Calls `end(session)` for each session `pick(session)` selects; a
   // session that closes stays alive until the call returns.
-  template<typename Pick>
-  void close_each(Pick pick);
+  template<typename Pick, typename End>
+  void close_each(Pick pick, End end);
 
   List m_sessions;
   Clock::time_point m_coarse_now = Clock::now();

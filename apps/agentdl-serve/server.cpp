@@ -1,13 +1,15 @@
-// Shaped like nginx: `threads` workers, each a thread with its own
-// io_context, its own listening socket per address (SO_REUSEPORT) and its
-// own connections (worker.cpp, listener.cpp, session.cpp); the main thread
-// only waits for signals: SIGHUP (reload) and SIGTERM/SIGINT (drain).
+// Shaped like nginx: `threads` workers, each a thread with its own epoll
+// loop, its own listening socket per address (SO_REUSEPORT) and its own
+// connections (worker.cpp, listener.cpp, session.cpp); the main thread only
+// waits for signals (Asio's signal_set): SIGHUP (reload) and SIGTERM/SIGINT
+// (drain).
 
 #include "server.hpp"
 
 #include "transport.hpp"
 #include "worker.hpp"
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -71,6 +73,10 @@ int run_server(State& state, const std::vector<ListenAddress>& listen)
   std::vector<std::unique_ptr<Worker>> workers;
   for (unsigned i = 0; i < threads; ++i) {
     workers.push_back(std::make_unique<Worker>(state));
+    if (auto failure = workers.back()->open()) {
+      log_error(fmt::format("error: cannot start a worker: {}", *failure));
+      return exit_code(Errc::internal);
+    }
   }
   std::vector<std::string> listening; // the addresses bound, as announced
   for (std::size_t index = 0; index < listen.size(); ++index) {

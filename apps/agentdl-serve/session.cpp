@@ -7,18 +7,20 @@
 #include <agentdl/http_message.hpp>
 #include <agentdl/mirror/files.hpp>
 
-#include <boost/asio/buffer.hpp>
-#include <boost/asio/error.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <ctime>
 #include <exception>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <system_error>
 
 namespace agentdl::serve {
@@ -72,7 +74,7 @@ std::string_view refusal(const HeadParser& parser, const RequestHead& head)
 
 } // namespace
 
-Session::Session(Socket&& socket, const tcp::endpoint& peer, Worker& worker)
+Session::Session(UniqueFd socket, const tcp::endpoint& peer, Worker& worker)
   : m_socket(std::move(socket))
   , m_peer(peer)
   , m_worker(worker)
@@ -89,15 +91,51 @@ Session::~Session()
 
 void Session::start()
 {
+  m_self = shared_from_this();
   m_worker.registry().add(*this);
   wait_for_request();
 }
 
 void Session::refuse()
 {
+  m_self = shared_from_this();
   m_worker.registry().add(*this); // so that its deadlines are enforced too
   m_start = Clock::now();
   respond_error(503, "too many connections, try again");
+}
+
+void Session::on_events(std::uint32_t events)
+{
+  if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) {
+    m_readable = true;
+  }
+  if ((events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) != 0) {
+    m_writable = true;
+  }
+  switch (m_wait) {
+    case Wait::read:
+      if (m_readable) {
+        read();
+      }
+      return;
+    case Wait::linger:
+      if (m_readable) {
+        discard();
+      }
+      return;
+    case Wait::write:
+      if (m_writable) {
+        write_some();
+      }
+      return;
+    case Wait::file:
+      if (m_writable) {
+        send_file();
+      }
+      return;
+    case Wait::none:
+      return;
+  }
 }
 
 void Session::wait_for_request()
@@ -115,11 +153,18 @@ void Session::wait_for_request()
     // written while the previous one is unacknowledged goes out at once.
     // A connection answered once and closed never pays for the call.
     m_no_delay = true;
-    beast::error_code ignored;
-    m_socket.set_option(tcp::no_delay(true), ignored);
+    const int on = 1;
+    ::setsockopt(m_socket.get(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
   }
   if (m_buffer.size() > 0) {
-    parse(); // a pipelined request is already here
+    // A pipelined request is already here: parsed after the loop's other
+    // events, not in this call, so that a long pipeline cannot grow the stack.
+    m_wait = Wait::none;
+    m_worker.loop().defer([self = shared_from_this()] {
+      if (self->m_socket.get() >= 0) {
+        self->parse();
+      }
+    });
     return;
   }
   // Until the first byte of the next request: on a new connection, a silent
@@ -130,17 +175,48 @@ void Session::wait_for_request()
   read();
 }
 
+// Reads what the socket has. A read that fills less than its buffer
+// emptied the socket: the next one waits for the next read event rather
+// than try and find nothing (no EAGAIN per request).
 void Session::read()
 {
-  m_socket.async_read_some(
-    m_buffer.prepare(k_header_limit + 1024 - m_buffer.size()),
-    [self = shared_from_this()](beast::error_code ec, std::size_t n) { self->on_read(ec, n); });
+  m_wait = Wait::read;
+  if (!m_readable) {
+    return; // on_events() calls back
+  }
+  const auto buffer = m_buffer.prepare(k_header_limit + 1024 - m_buffer.size());
+  while (true) {
+    const auto n = ::recv(m_socket.get(), buffer.data(), buffer.size(), 0);
+    if (n > 0) {
+      if (static_cast<std::size_t>(n) < buffer.size()) {
+        m_readable = false;
+      }
+      m_wait = Wait::none;
+      on_read({}, static_cast<std::size_t>(n));
+      return;
+    }
+    if (n == 0) {
+      m_wait = Wait::none;
+      on_read(http::error::end_of_stream, 0);
+      return;
+    }
+    if (errno == EINTR) {
+      continue;
+    }
+    if (errno == EAGAIN) {
+      m_readable = false;
+      return;
+    }
+    m_wait = Wait::none;
+    on_read(beast::error_code(errno, boost::system::system_category()), 0);
+    return;
+  }
 }
 
 void Session::on_read(beast::error_code ec, std::size_t n)
 {
   if (ec) {
-    close(); // gone, idle too long, or too slow with its header
+    close(); // gone, or broken
     return;
   }
   m_buffer.commit(n);
@@ -269,13 +345,10 @@ void Session::answer()
   }
   if (m_file.pending()) {
     m_file.set_head(m_out);
-    // What sendfile needs, once per connection (Asio has usually set the
-    // first already for its own operations).
+    // What sendfile needs, once per connection.
     if (!m_sends_files) {
       m_sends_files = true;
-      beast::error_code ignored;
-      m_socket.native_non_blocking(true, ignored);
-      limit_unsent_bytes(m_socket.native_handle());
+      limit_unsent_bytes(m_socket.get());
     }
     set_deadline(m_state.idle_timeout());
     send_file();
@@ -319,32 +392,36 @@ std::uint64_t Session::open_file(const Served& served, ApiResponse& response)
 // stops taking them is cut off after idle_timeout, as write() does.
 void Session::send_file()
 {
-  if (!m_socket.is_open()) {
-    on_file_sent(net::error::operation_aborted); // closed by time_out() meanwhile
+  m_wait = Wait::file;
+  if (m_socket.get() < 0) {
     return;
   }
+  if (!m_writable) {
+    return; // on_events() calls back
+  }
   std::error_code error;
-  const auto progress = m_file.send(m_socket.native_handle(), error);
+  const auto progress = m_file.send(m_socket.get(), error);
   switch (progress) {
     case FileSender::Progress::done:
+      m_wait = Wait::none;
       on_file_sent({});
       return;
     case FileSender::Progress::blocked:
-      m_socket.async_wait(tcp::socket::wait_write,
-                          [self = shared_from_this()](beast::error_code ec) {
-                            if (ec) {
-                              self->on_file_sent(ec);
-                              return;
-                            }
-                            self->set_deadline(self->m_state.idle_timeout());
-                            self->send_file();
-                          });
+      // Each wake-up means the reader took bytes: the deadline moves on.
+      m_writable = false;
+      set_deadline(m_state.idle_timeout());
       return;
     case FileSender::Progress::turn:
       set_deadline(m_state.idle_timeout());
-      net::post(m_socket.get_executor(), [self = shared_from_this()] { self->send_file(); });
+      m_wait = Wait::none;
+      m_worker.loop().defer([self = shared_from_this()] {
+        if (self->m_socket.get() >= 0) {
+          self->send_file();
+        }
+      });
       return;
     case FileSender::Progress::failed:
+      m_wait = Wait::none;
       on_file_sent(beast::error_code(error));
       return;
   }
@@ -401,19 +478,59 @@ void Session::write()
 {
   // A client that does not read its responses is cut off like an idle one.
   set_deadline(m_state.idle_timeout());
-  const auto done = [self = shared_from_this()](beast::error_code ec, std::size_t) {
-    if (ec) {
-      self->m_body_bytes = 0; // how much of it went out is not known
+  m_written = 0;
+  write_some();
+}
+
+// Writes what is left of the response (the head and a small body in m_out,
+// then a shared body) with one send or sendmsg, as much as the socket takes.
+void Session::write_some()
+{
+  m_wait = Wait::write;
+  const std::string_view shared = m_shared_body ? std::string_view(*m_shared_body) : "";
+  const auto total = m_out.size() + shared.size();
+  while (m_written < total) {
+    if (!m_writable) {
+      return; // on_events() calls back
     }
-    self->on_write(ec);
-  };
-  if (m_shared_body) {
-    const std::array<net::const_buffer, 2> buffers{ net::buffer(m_out),
-                                                    net::buffer(*m_shared_body) };
-    net::async_write(m_socket, buffers, done);
+    std::array<iovec, 2> parts{};
+    std::size_t count = 0;
+    if (m_written < m_out.size()) {
+      parts[count++] = { m_out.data() + m_written, m_out.size() - m_written };
+    }
+    if (!shared.empty()) {
+      const auto from = m_written > m_out.size() ? m_written - m_out.size() : 0;
+      parts[count++] = { const_cast<char*>(shared.data()) + from, shared.size() - from };
+    }
+    ssize_t n = 0;
+    if (count == 1) {
+      // The usual case, the head and a small body in one buffer: send(2)
+      // spares the kernel copying in a message header and an iovec.
+      n = ::send(m_socket.get(), parts[0].iov_base, parts[0].iov_len, MSG_NOSIGNAL);
+    } else {
+      msghdr message{};
+      message.msg_iov = parts.data();
+      message.msg_iovlen = count;
+      n = ::sendmsg(m_socket.get(), &message, MSG_NOSIGNAL);
+    }
+    if (n >= 0) {
+      m_written += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (errno == EINTR) {
+      continue;
+    }
+    if (errno == EAGAIN) {
+      m_writable = false;
+      continue;
+    }
+    m_wait = Wait::none;
+    m_body_bytes = 0; // how much of it went out is not known
+    on_write(beast::error_code(errno, boost::system::system_category()));
     return;
   }
-  net::async_write(m_socket, net::buffer(m_out), done);
+  m_wait = Wait::none;
+  on_write({});
 }
 
 void Session::on_write(beast::error_code ec)
@@ -464,8 +581,7 @@ void Session::on_write(beast::error_code ec)
 // until the client closes, for at most k_linger_time or k_linger_bytes.
 void Session::linger()
 {
-  beast::error_code ignored;
-  m_socket.shutdown(tcp::socket::shutdown_send, ignored);
+  ::shutdown(m_socket.get(), SHUT_WR);
   m_buffer.clear();
   m_linger_bytes = 0;
   set_deadline(k_linger_time);
@@ -474,24 +590,68 @@ void Session::linger()
 
 void Session::discard()
 {
-  m_socket.async_read_some(m_buffer.prepare(4096),
-                           [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-                             self->m_linger_bytes += n;
-                             if (ec || self->m_linger_bytes > k_linger_bytes) {
-                               self->close();
-                               return;
-                             }
-                             self->discard();
-                           });
+  m_wait = Wait::linger;
+  std::array<char, 4096> scratch;
+  while (m_readable) {
+    const auto n = ::recv(m_socket.get(), scratch.data(), scratch.size(), 0);
+    if (n > 0) {
+      m_linger_bytes += static_cast<std::size_t>(n);
+      if (m_linger_bytes > k_linger_bytes) {
+        close();
+        return;
+      }
+      continue;
+    }
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0 && errno == EAGAIN) {
+      m_readable = false;
+      return; // on_events() calls back
+    }
+    close(); // the client's FIN, or an error
+    return;
+  }
 }
 
 void Session::close()
 {
+  if (m_socket.get() < 0) {
+    return;
+  }
   // With nothing unread, close() alone sends the FIN; otherwise the client
   // gets a reset, which is what a timed-out or broken connection deserves.
-  beast::error_code ignored;
+  // Closing the descriptor takes it out of the loop's epoll set.
   m_deadline = {};
-  m_socket.close(ignored);
+  m_wait = Wait::none;
+  m_socket.reset();
+  if (m_file.pending()) {
+    m_file.close();
+  }
+  // Destroyed once the loop is done with this round of events.
+  if (m_self) {
+    m_worker.loop().defer([self = std::move(m_self)] {});
+  }
+}
+
+void Session::time_out()
+{
+  // As a failed write would: the response is counted and logged, then the
+  // connection closes.
+  switch (m_wait) {
+    case Wait::write:
+      m_wait = Wait::none;
+      m_body_bytes = 0;
+      on_write(std::make_error_code(std::errc::timed_out));
+      return;
+    case Wait::file:
+      m_wait = Wait::none;
+      on_file_sent(std::make_error_code(std::errc::timed_out));
+      return;
+    default:
+      close();
+      return;
+  }
 }
 
 // Sets when the current read or write must be done by. Registry::sweep

@@ -3,12 +3,14 @@
 // sweep enforces.
 #pragma once
 
+#include "event_loop.hpp"
 #include "file_sender.hpp"
 #include "head_parser.hpp"
 #include "registry.hpp"
 #include "transport.hpp"
 
 #include <agentdl/api.hpp>
+#include <agentdl/unique_fd.hpp>
 
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -30,14 +32,16 @@ class Worker;
 // One client connection: reads requests one after the other (pipelined ones
 // included, answered in order) and writes each response before reading on.
 // Everything it does runs on its worker's thread.
-class Session
+class Session final
   : public std::enable_shared_from_this<Session>
   , public RegistryHook
+  , public Watched
 {
 public:
-  // Takes `socket`, accepted from `peer` by `worker`, and counts it in the
-  // connections.
-  Session(Socket&& socket, const tcp::endpoint& peer, Worker& worker);
+  // Takes `socket` (non-blocking, watched by the worker's loop for
+  // EventLoop::k_connection_events), accepted from `peer` by `worker`, and
+  // counts it in the connections.
+  Session(UniqueFd socket, const tcp::endpoint& peer, Worker& worker);
   // Leaves the worker's registry and the connection count.
   ~Session();
 
@@ -57,15 +61,33 @@ public:
     return m_deadline != Clock::time_point() && m_deadline <= now;
   }
 
-  // Closes the connection; its pending operations end with an error.
+  // Closes the connection now, whatever it was doing.
   void close();
+
+  // Closes the connection: it was too slow or idle too long. A response
+  // being written is counted and logged as cut short, as a failed write is.
+  void time_out();
+
+  // The socket's readiness, from the worker's loop.
+  void on_events(std::uint32_t events) override;
 
 private:
   static constexpr std::size_t k_header_limit = 8 * 1024;
 
+  // What the session waits for the socket to be ready for.
+  enum class Wait
+  {
+    none,
+    read,   // a request's bytes: read()
+    write,  // room for the response: write_some()
+    file,   // room for a file's bytes: send_file()
+    linger, // the client's FIN, discarding what it sends: discard()
+  };
+
   void wait_for_request();
   void read();
   void on_read(beast::error_code ec, std::size_t n);
+  void write_some();
   void parse();
   void on_header(beast::error_code ec);
   void answer();
@@ -79,8 +101,13 @@ private:
   void discard();
   void set_deadline(std::chrono::seconds timeout);
 
-  Socket m_socket;
+  UniqueFd m_socket;
   tcp::endpoint m_peer;
+  std::shared_ptr<Session> m_self; // keeps the session alive while its socket is open
+  Wait m_wait = Wait::none;
+  bool m_readable = false;   // no read since the last read event found the socket empty
+  bool m_writable = true;    // no write since the last write event found it full
+  std::size_t m_written = 0; // of the response being written (m_out, then m_shared_body)
   Worker& m_worker;
   State& m_state;
   Clock::time_point m_deadline; // none when zero

@@ -1,9 +1,9 @@
 // What the transport files of agentdl-serve share (worker, listener,
-// session, registry, server): the Asio names, the clock, the socket type,
-// the error line. Not for main.cpp or state.hpp, which stay free of Asio.
+// session, registry, server): the Asio and Beast names, the endpoint type,
+// the clock, the error line. Not for main.cpp or state.hpp, which stay free
+// of Asio.
 #pragma once
 
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/error.hpp>
 #include <fmt/format.h>
@@ -20,13 +20,6 @@ using tcp = net::ip::tcp;
 
 // The clock of deadlines, timeouts and request durations.
 using Clock = std::chrono::steady_clock;
-
-// A worker's io_context, named by its concrete type rather than
-// any_io_executor: no type erasure per operation. Every connection stays on
-// the worker that accepted it, so no strand is needed.
-using Executor = net::io_context::executor_type;
-using Socket = net::basic_stream_socket<tcp, Executor>;
-using Acceptor = net::basic_socket_acceptor<tcp, Executor>;
 
 // Prints `message` to stderr as one "agentdl-serve: ..." line.
 inline void log_error(std::string_view message)

@@ -2,8 +2,6 @@
 
 #include "listener.hpp"
 
-#include <boost/asio/post.hpp>
-
 #include <exception>
 
 namespace agentdl::serve {
@@ -19,7 +17,7 @@ Worker::~Worker() = default;
 
 std::optional<std::string> Worker::listen(const tcp::endpoint& endpoint, bool first)
 {
-  auto listener = std::make_shared<Listener>(*this);
+  auto listener = std::make_unique<Listener>(*this);
   if (auto failure = listener->open(endpoint, first)) {
     return failure;
   }
@@ -37,22 +35,22 @@ void Worker::run()
   for (auto& listener : m_listeners) {
     listener->start();
   }
-  sweep();
   // A handler that throws must not end the thread, let alone the daemon:
-  // log it and go on running (io_context::run may be called again).
+  // log it and go on running.
   while (true) {
     try {
-      m_ioc.run();
-      return;
+      m_loop.run(Registry::k_sweep_interval, [this] { sweep(); });
+      break;
     } catch (const std::exception& e) {
       log_error(fmt::format("unexpected error in a connection handler: {}", e.what()));
     }
   }
+  m_registry.close_all(); // what a drain_timeout or a second signal cuts
 }
 
 void Worker::drain()
 {
-  net::post(m_ioc, [this] {
+  m_loop.post([this] {
     for (auto& listener : m_listeners) {
       listener->stop();
     }
@@ -62,20 +60,18 @@ void Worker::drain()
 
 void Worker::stop()
 {
-  m_ioc.stop();
+  m_loop.stop();
 }
 
-// Timeouts: one timer per worker for all its connections, ticking a few
-// times a second.
+// Timeouts: the loop ticks every Registry::k_sweep_interval for all the
+// worker's connections; a paused listener is retried then too.
 void Worker::sweep()
 {
-  m_registry.sweep(Clock::now());
-  m_sweeper.expires_after(Registry::k_sweep_interval);
-  m_sweeper.async_wait([this](beast::error_code ec) {
-    if (!ec) {
-      sweep();
-    }
-  });
+  const auto now = Clock::now();
+  m_registry.sweep(now);
+  for (auto& listener : m_listeners) {
+    listener->retry(now);
+  }
 }
 
 } // namespace agentdl::serve

@@ -1,17 +1,16 @@
 // One serving thread of agentdl-serve, shaped like an nginx worker: its own
-// io_context (one thread, concurrency hint 1), its own listening socket on
-// each address (SO_REUSEPORT: the kernel spreads new connections over the
-// workers), its own sessions with their deadline sweeper, and its own copy
-// of the served catalog. A request touches nothing another worker writes
-// but State's counters.
+// epoll loop (event_loop.hpp), its own listening socket on each address
+// (SO_REUSEPORT: the kernel spreads new connections over the workers), its
+// own sessions with their deadline sweeper, and its own copy of the served
+// catalog. A request touches nothing another worker writes but State's
+// counters.
 #pragma once
 
 #include "answer_cache.hpp"
+#include "event_loop.hpp"
 #include "registry.hpp"
 #include "state.hpp"
 #include "transport.hpp"
-
-#include <boost/asio/steady_timer.hpp>
 
 #include <cstdint>
 #include <memory>
@@ -27,6 +26,9 @@ class Worker
 {
 public:
   explicit Worker(State& state);
+
+  // Creates the worker's epoll loop; the error says why it could not.
+  std::optional<std::string> open() { return m_loop.open(); }
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -44,6 +46,7 @@ public:
 
   // Serves until stop(): accepts, answers, sweeps deadlines. Call on the
   // worker's own thread; a handler that throws is logged and run() goes on.
+  // The sessions still open are closed when it returns.
   void run();
 
   // From any thread: stops accepting and closes the idle connections; the
@@ -54,7 +57,7 @@ public:
   void stop();
 
   // For the worker's sessions and listeners.
-  net::io_context& context() { return m_ioc; }
+  EventLoop& loop() { return m_loop; }
   State& state() { return m_state; }
   Registry& registry() { return m_registry; }
 
@@ -79,10 +82,9 @@ private:
   void sweep();
 
   State& m_state;
-  Registry m_registry; // declared before m_ioc: outlives the handlers that hold sessions
-  net::io_context m_ioc{ 1 };
-  std::vector<std::shared_ptr<Listener>> m_listeners;
-  net::steady_timer m_sweeper{ m_ioc };
+  Registry m_registry;
+  EventLoop m_loop;
+  std::vector<std::unique_ptr<Listener>> m_listeners;
   std::shared_ptr<const Served> m_served;
   std::uint64_t m_served_generation;
   AnswerCache m_answers;
