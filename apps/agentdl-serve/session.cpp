@@ -46,7 +46,12 @@ const std::string& http_date()
 
 // Returns why the head of a parsed request cannot be answered, or an empty
 // view if it can (RFC 9112 sections 3.2 and 6.3; CONTRACT section 4, Hardening).
-std::string_view refusal(const HeadParser& parser, const RequestHead& head)
+// `valid_host_seen` is a Host value already found valid on this connection
+// (empty: none yet): a client sends the same one with every request, and
+// checking its grammar again is the largest part of this function.
+std::string_view refusal(const HeadParser& parser,
+                         const RequestHead& head,
+                         const std::string& valid_host_seen)
 {
   if (head.transfer_encoding || parser.chunked()) {
     return "a request must not have a Transfer-Encoding";
@@ -61,7 +66,8 @@ std::string_view refusal(const HeadParser& parser, const RequestHead& head)
   if (head.host_count == 0 && head.version >= 11) {
     return "the Host header is missing";
   }
-  if (head.host_count == 1 && !valid_host(head.host)) {
+  const bool seen = !valid_host_seen.empty() && head.host == valid_host_seen;
+  if (head.host_count == 1 && !seen && !valid_host(head.host)) {
     return "the Host header is not a valid host[:port]";
   }
   // A gateway that checks the first credential and agentdl, reading
@@ -265,9 +271,12 @@ void Session::on_header(beast::error_code ec)
     respond_error(400, fmt::format("malformed HTTP request ({})", ec.message()));
     return;
   }
-  if (const auto why = refusal(*m_parser, m_head); !why.empty()) {
+  if (const auto why = refusal(*m_parser, m_head, m_valid_host); !why.empty()) {
     respond_error(400, why);
     return;
+  }
+  if (m_head.host_count == 1) {
+    m_valid_host = m_head.host; // no allocation once it has held a Host this long
   }
   try {
     answer();

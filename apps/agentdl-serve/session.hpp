@@ -134,6 +134,7 @@ private:
   std::string m_token_name;
   std::string m_location;         // the last response's Location, when it is logged
   bool m_location_signed = false; // ... and whether it is signed
+  std::string m_valid_host;       // the last Host value found valid on this connection
 };
 
 } // namespace agentdl::serve

@@ -163,6 +163,18 @@ class Limits(ServeTestCase):
                     request_bytes("/healthz", host=host), (400,),
                     "the Host header is not a valid host[:port]")
 
+    def test_an_invalid_host_after_a_valid_one_on_the_same_connection(self):
+        # The daemon remembers the last valid Host per connection; a
+        # different value, or an empty one, is checked again.
+        for bad in ("agentdl.test, evil.test", ""):
+            with self.subTest(host=bad):
+                with Conn(self.daemon.port) as conn:
+                    self.assertEqual(conn.request("/healthz", host="agentdl.test").status, 200)
+                    self.assertEqual(conn.request("/healthz", host="agentdl.test").status, 200)
+                    response = conn.request("/healthz", host=bad)
+                    self.assertEqual(response.status, 400)
+                    self.assertIn(b"the Host header is not a valid host[:port]", response.body)
+
     def test_valid_host_values(self):
         for host in ("agentdl.test", "127.0.0.1:8080", "[::1]:8080", "EXAMPLE.com", "a,b"):
             with self.subTest(host=host):
