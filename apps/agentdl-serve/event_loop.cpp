@@ -1,11 +1,15 @@
 #include "event_loop.hpp"
 
+#include <fmt/format.h>
+
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <exception>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <system_error>
+#include <thread>
 #include <unistd.h>
 
 namespace agentdl::serve {
@@ -67,23 +71,37 @@ void EventLoop::wake()
   [[maybe_unused]] const auto written = ::write(m_wake.get(), &one, sizeof one);
 }
 
+namespace {
+
+// Runs `task`; an exception it throws (a bug, or memory exhausted) is
+// logged, and the loop goes on with the next one.
+template<typename Task>
+void run_guarded(Task&& task)
+{
+  try {
+    task();
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "agentdl-serve: unexpected error in a connection handler: {}\n", e.what());
+  }
+}
+
+} // namespace
+
 void EventLoop::run_deferred()
 {
-  // A task may defer more: they run in the next round, after new events.
-  while (!m_deferred.empty()) {
-    m_running.swap(m_deferred);
-    for (auto& task : m_running) {
-      task();
-    }
-    m_running.clear();
+  // One round: what these tasks defer runs in the next round, after the
+  // events that arrived meanwhile, so that a connection that always has
+  // more to do (a long pipeline, a fast file reader) cannot keep the loop
+  // from the others, the sweeper or a drain.
+  m_running.swap(m_deferred);
+  for (auto& task : m_running) {
+    run_guarded(task);
   }
+  m_running.clear();
 }
 
 void EventLoop::run(std::chrono::milliseconds interval, const std::function<void()>& tick)
 {
-  // After a handler threw (the worker logs it and calls run() again), the
-  // round it was in is not resumed: tasks it left are dropped.
-  m_running.clear();
   std::array<epoll_event, 256> events;
   auto next_tick = std::chrono::steady_clock::now();
   while (!m_stop.load(std::memory_order_acquire)) {
@@ -93,12 +111,21 @@ void EventLoop::run(std::chrono::milliseconds interval, const std::function<void
       run_deferred();
       next_tick = now + interval;
     }
+    // With tasks waiting, only look for events; else sleep until the tick.
     const auto wait =
-      std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - now).count() + 1;
+      m_deferred.empty()
+        ? std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - now).count() + 1
+        : 0;
     const int n = ::epoll_wait(
       m_epoll.get(), events.data(), static_cast<int>(events.size()), static_cast<int>(wait));
     if (n < 0) {
-      continue; // EINTR
+      if (errno != EINTR) {
+        // Not expected of a valid epoll descriptor; do not spin on it.
+        fmt::print(
+          stderr, "agentdl-serve: epoll_wait failed: {}\n", std::system_category().message(errno));
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      continue;
     }
     bool woken = false;
     for (int i = 0; i < n; ++i) {
@@ -107,7 +134,7 @@ void EventLoop::run(std::chrono::milliseconds interval, const std::function<void
         woken = true;
         continue;
       }
-      who->on_events(events[static_cast<std::size_t>(i)].events);
+      run_guarded([&] { who->on_events(events[static_cast<std::size_t>(i)].events); });
     }
     run_deferred();
     if (woken) {
@@ -119,7 +146,7 @@ void EventLoop::run(std::chrono::milliseconds interval, const std::function<void
         posted.swap(m_posted);
       }
       for (auto& task : posted) {
-        task();
+        run_guarded(task);
       }
       run_deferred();
     }

@@ -52,9 +52,11 @@ public:
   // Stops watching `fd`.
   void unwatch(int fd);
 
-  // Runs `task` on the loop's thread once the events at hand are handled;
-  // call from that thread only. A task that fits std::function's own
-  // storage (a shared_ptr and a pointer) allocates nothing.
+  // Runs `task` on the loop's thread once the events at hand are handled
+  // (a task deferred by a deferred task: in the next round, after new
+  // events); call from that thread only. Not on the hot path: a closing
+  // connection, a pipelined request, a file's next turn (libstdc++'s
+  // std::function allocates for a lambda that holds a shared_ptr).
   void defer(std::function<void()> task) { m_deferred.push_back(std::move(task)); }
 
   // Runs `task` on the loop's thread soon; from any thread.
@@ -64,7 +66,8 @@ public:
   void stop();
 
   // Waits for events and runs them, the deferred tasks and the posted ones,
-  // and `tick` every `interval`, until stop(). Returns when stopped.
+  // and `tick` every `interval`, until stop(). Returns when stopped. An
+  // exception from one handler or task is logged and the others still run.
   void run(std::chrono::milliseconds interval, const std::function<void()>& tick);
 
 private:

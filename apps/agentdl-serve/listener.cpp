@@ -85,6 +85,11 @@ tcp::endpoint Listener::local_endpoint() const
 void Listener::start()
 {
   m_watched = m_worker.loop().watch(m_fd.get(), EventLoop::k_listener_events, this);
+  if (!m_watched) {
+    // Out of memory for epoll, most likely: try again on a later tick.
+    log_error(fmt::format("cannot watch a listening socket: {}; retrying", last_error()));
+    m_paused_until = Clock::now() + std::chrono::milliseconds(50);
+  }
 }
 
 void Listener::stop()
@@ -112,8 +117,23 @@ void Listener::on_events(std::uint32_t)
   const int fd =
     ::accept4(m_fd.get(), reinterpret_cast<sockaddr*>(&peer), &size, SOCK_NONBLOCK | SOCK_CLOEXEC);
   if (fd < 0) {
-    if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED) {
-      return;
+    switch (errno) {
+      // Nothing to accept, or a connection that failed on its way in
+      // (accept(2): network errors are to be treated like EAGAIN).
+      case EAGAIN:
+      case EINTR:
+      case ECONNABORTED:
+      case ENETDOWN:
+      case EPROTO:
+      case ENOPROTOOPT:
+      case EHOSTDOWN:
+      case ENONET:
+      case EHOSTUNREACH:
+      case EOPNOTSUPP:
+      case ENETUNREACH:
+        return;
+      default:
+        break;
     }
     // EMFILE, ENFILE, ENOBUFS...: the listener must outlive them. Pause a
     // little so that a full file table does not make the loop spin.

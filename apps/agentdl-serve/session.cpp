@@ -86,8 +86,8 @@ Session::Session(UniqueFd socket, const tcp::endpoint& peer, Worker& worker)
   , m_worker(worker)
   , m_state(worker.state())
 {
-  m_state.metrics().add_connections(1);
   m_out.reserve(1024);
+  m_state.metrics().add_connections(1); // last: the destructor takes it back
 }
 
 Session::~Session()
@@ -106,6 +106,7 @@ void Session::refuse()
 {
   m_self = shared_from_this();
   m_worker.registry().add(*this); // so that its deadlines are enforced too
+  m_idle = false;                 // a drain lets the 503 finish
   m_start = Clock::now();
   respond_error(503, "too many connections, try again");
 }
@@ -114,6 +115,10 @@ void Session::on_events(std::uint32_t events)
 {
   if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) {
     m_readable = true;
+  }
+  if ((events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) {
+    // Reported once: a short read must not hide the end of the stream.
+    m_peer_closed = true;
   }
   if ((events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) != 0) {
     m_writable = true;
@@ -149,7 +154,13 @@ void Session::wait_for_request()
   m_idle = true;
   m_parser.reset();
   if (m_state.draining()) {
-    close();
+    // Pipelined requests left unanswered: linger, so that the reset
+    // closing them would send cannot overtake the last response.
+    if (m_buffer.size() > 0) {
+      linger();
+    } else {
+      close();
+    }
     return;
   }
   const bool first = m_first_request;
@@ -194,8 +205,9 @@ void Session::read()
   while (true) {
     const auto n = ::recv(m_socket.get(), buffer.data(), buffer.size(), 0);
     if (n > 0) {
-      if (static_cast<std::size_t>(n) < buffer.size()) {
-        m_readable = false;
+      if (static_cast<std::size_t>(n) < buffer.size() && !m_peer_closed) {
+        m_readable = false; // drained; unless the client closed its side,
+                            // which the next read sees as the end
       }
       m_wait = Wait::none;
       on_read({}, static_cast<std::size_t>(n));
@@ -283,8 +295,31 @@ void Session::on_header(beast::error_code ec)
   } catch (const std::exception&) {
     // A bug, or memory exhausted: answer 500 (revealing nothing) and close,
     // rather than let the exception take the daemon down.
+    m_file.close();
     respond_error(500, "");
+    return;
   }
+  // Outside the try: what follows the response (the log, the next
+  // request) must not answer this one a second time.
+  send_response();
+}
+
+// Sends the response answer() made: the head and body in m_out (and a
+// shared body), or the head and a mirror file's bytes.
+void Session::send_response()
+{
+  if (m_file.pending()) {
+    m_file.set_head(m_out);
+    // What sendfile needs, once per connection.
+    if (!m_sends_files) {
+      m_sends_files = true;
+      limit_unsent_bytes(m_socket.get());
+    }
+    set_deadline(m_state.idle_timeout());
+    send_file();
+    return;
+  }
+  write();
 }
 
 void Session::answer()
@@ -352,18 +387,6 @@ void Session::answer()
   if (response.status == 302 && m_state.logging()) {
     m_location = response.headers.find("Location").value_or("");
   }
-  if (m_file.pending()) {
-    m_file.set_head(m_out);
-    // What sendfile needs, once per connection.
-    if (!m_sends_files) {
-      m_sends_files = true;
-      limit_unsent_bytes(m_socket.get());
-    }
-    set_deadline(m_state.idle_timeout());
-    send_file();
-    return;
-  }
-  write();
 }
 
 // Opens the mirror file `response` names and puts its answer (or the

@@ -91,6 +91,7 @@ private:
   void parse();
   void on_header(beast::error_code ec);
   void answer();
+  void send_response();
   std::uint64_t open_file(const Served& served, ApiResponse& response);
   void send_file();
   void on_file_sent(beast::error_code ec);
@@ -105,9 +106,10 @@ private:
   tcp::endpoint m_peer;
   std::shared_ptr<Session> m_self; // keeps the session alive while its socket is open
   Wait m_wait = Wait::none;
-  bool m_readable = false;   // no read since the last read event found the socket empty
-  bool m_writable = true;    // no write since the last write event found it full
-  std::size_t m_written = 0; // of the response being written (m_out, then m_shared_body)
+  bool m_readable = false;    // no read since the last read event found the socket empty
+  bool m_writable = true;     // no write since the last write event found it full
+  bool m_peer_closed = false; // the client shut its side (or the connection broke)
+  std::size_t m_written = 0;  // of the response being written (m_out, then m_shared_body)
   Worker& m_worker;
   State& m_state;
   Clock::time_point m_deadline; // none when zero

@@ -343,6 +343,23 @@ class Connections(ServeTestCase):
         super().setUp()
         self.daemon = self.start_demo()
 
+    def test_a_client_that_shuts_its_side_gets_its_answer_and_the_end_at_once(self):
+        # The request and the FIN arrive together (printf ... | nc -N): the
+        # daemon answers, then sees the end of the stream and closes, rather
+        # than wait for idle_timeout.
+        daemon = self.start_demo(idle_timeout="30s", header_timeout="30s")
+        for data in (request_bytes("/healthz"),
+                     request_bytes("/healthz") + request_bytes("/healthz")):
+            with self.subTest(requests=data.count(b"GET")):
+                with Conn(daemon.port) as conn:
+                    conn.send(data)
+                    conn.sock.shutdown(socket.SHUT_WR)
+                    for _ in range(data.count(b"GET")):
+                        self.assertEqual(conn.read_response().status, 200)
+                    start = time.monotonic()
+                    self.assertEqual(conn.closed_within(5), (True, b""))
+                    self.assertLess(time.monotonic() - start, 1.0)
+
     def test_pipelined_requests_are_answered_in_order(self):
         targets = ["/v2/agent-releases/latest/download?platform=windows",
                    "/healthz",
