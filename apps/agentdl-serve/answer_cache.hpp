@@ -13,7 +13,6 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
-#include <span>
 #include <string>
 #include <string_view>
 
@@ -40,7 +39,8 @@ public:
     }
     // The kept Authorization is a valid token's: compared in constant
     // time, so that timing tells nothing of it.
-    if (authorization && !equal_constant_time(bytes(slot.authorization), bytes(*authorization))) {
+    if (authorization &&
+        !equal_constant_time(byte_view(slot.authorization), byte_view(*authorization))) {
       return false;
     }
     response = slot.response;
@@ -83,10 +83,6 @@ private:
   static std::size_t index(std::string_view target)
   {
     return std::hash<std::string_view>{}(target) % k_slots;
-  }
-  static std::span<const unsigned char> bytes(std::string_view text)
-  {
-    return { reinterpret_cast<const unsigned char*>(text.data()), text.size() };
   }
 
   std::array<Slot, k_slots> m_slots;

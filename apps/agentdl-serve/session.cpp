@@ -331,19 +331,19 @@ void Session::answer()
   request.method = head.method_text;
   request.target = head.target;
   request.authorization = head.authorization.view();
-  ApiContext context;
-  if (m_state.metrics_enabled()) {
-    context.metrics = [this] { return m_state.metrics().render(); };
-  }
-  if (snapshot.catalog().storage.signer) {
-    context.now = std::chrono::system_clock::now(); // a signature expires from now
-  }
   auto& response = m_response;
   // GET and HEAD get the same response (the transport leaves HEAD's body out).
   const bool same_as_get = head.method == http::verb::get || head.method == http::verb::head;
   auto& answers = m_worker.answers();
   const auto generation = m_worker.served_generation();
   if (!same_as_get || !answers.find(generation, request.target, request.authorization, response)) {
+    ApiContext context; // only for a request not answered from the cache
+    if (m_state.metrics_enabled()) {
+      context.metrics = [this] { return m_state.metrics().render(); };
+    }
+    if (snapshot.catalog().storage.signer) {
+      context.now = std::chrono::system_clock::now(); // a signature expires from now
+    }
     handle(snapshot, request, context, response);
     // A redirect to an unsigned Location depends on nothing but the
     // catalog and the request: the next same request is answered from here.
@@ -657,9 +657,7 @@ void Session::close()
   m_deadline = {};
   m_wait = Wait::none;
   m_socket.reset();
-  if (m_file.pending()) {
-    m_file.close();
-  }
+  m_file.close();
   // Destroyed once the loop is done with this round of events.
   if (m_self) {
     m_worker.loop().defer([self = std::move(m_self)] {});

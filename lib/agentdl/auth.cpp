@@ -10,11 +10,6 @@ namespace agentdl {
 
 namespace {
 
-std::span<const unsigned char> as_bytes(std::string_view text)
-{
-  return { reinterpret_cast<const unsigned char*>(text.data()), text.size() };
-}
-
 // Returns sha256(`token`), remembering the last token hashed on this thread:
 // a client sends the same token with every request, and hashing is the
 // largest cost of answering one. The token is compared in constant time.
@@ -22,7 +17,7 @@ Sha256Digest cached_sha256(std::string_view token)
 {
   thread_local std::string last_token;
   thread_local Sha256Digest last_digest{};
-  if (!last_token.empty() && equal_constant_time(as_bytes(token), as_bytes(last_token))) {
+  if (!last_token.empty() && equal_constant_time(byte_view(token), byte_view(last_token))) {
     return last_digest;
   }
   last_digest = sha256(token);

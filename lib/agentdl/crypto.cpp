@@ -153,7 +153,7 @@ HmacSha256::HmacSha256(std::span<const unsigned char> key)
 }
 
 HmacSha256::HmacSha256(std::string_view key)
-  : HmacSha256(std::span(reinterpret_cast<const unsigned char*>(key.data()), key.size()))
+  : HmacSha256(byte_view(key))
 {
 }
 

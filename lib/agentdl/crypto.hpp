@@ -76,6 +76,12 @@ Sha256Digest hmac_sha256(std::span<const unsigned char> key, std::string_view da
 // Fills `out` from the operating system's CSPRNG; fails only if that does.
 Expected<void> random_bytes(std::span<unsigned char> out);
 
+// Returns the bytes of `text`, for the functions here that take bytes.
+inline std::span<const unsigned char> byte_view(std::string_view text)
+{
+  return { reinterpret_cast<const unsigned char*>(text.data()), text.size() };
+}
+
 // Tells whether `a` and `b` (of the same size) are equal, taking the same time
 // wherever they differ.
 bool equal_constant_time(std::span<const unsigned char> a, std::span<const unsigned char> b);

@@ -179,7 +179,7 @@ LinkCheck HmacVerifier::check(std::string_view decoded_path,
     const auto expected = base64url(key->sign(signed_message));
     // Every secret is tried, match or not: the time does not tell which matched.
     valid |= equal_constant_time(
-      std::span(reinterpret_cast<const unsigned char*>(expected.data()), expected.size()),
+      byte_view(expected),
       std::span(reinterpret_cast<const unsigned char*>(sig->data()), sig->size()));
   }
   if (!valid) {

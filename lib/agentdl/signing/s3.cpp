@@ -278,8 +278,7 @@ private:
     std::lock_guard lock(m_mutex);
     if (m_key_day != day || !m_key) {
       const auto secret = "AWS4" + m_settings.secret_access_key;
-      const auto k_date = hmac_sha256(
-        std::span(reinterpret_cast<const unsigned char*>(secret.data()), secret.size()), day);
+      const auto k_date = hmac_sha256(byte_view(secret), day);
       const auto k_region = hmac_sha256(k_date, m_settings.region);
       const auto k_service = hmac_sha256(k_region, "s3");
       const auto k_signing = hmac_sha256(k_service, "aws4_request");
