@@ -30,7 +30,8 @@ enum class Route
   releases,
   healthz,
   metrics,
-  files
+  files,
+  page
 };
 
 std::string_view route_name(Route route)
@@ -48,6 +49,8 @@ std::string_view route_name(Route route)
       return "releases";
     case Route::healthz:
       return "healthz";
+    case Route::page:
+      return "page";
     case Route::metrics:
       return "metrics";
     case Route::files:
@@ -110,11 +113,16 @@ struct Match
 
 // Returns the route for `path` (still percent-encoded), nullopt for an
 // unknown route, or an error for a version segment that cannot be one.
-// /files/ is a route only for a catalog with a [mirror].
+// /files/ is a route only for a catalog with a [mirror], / only with a
+// downloads page.
 Expected<std::optional<Match>> match_route(std::string_view path,
                                            std::string_view prefix,
-                                           bool mirror)
+                                           bool mirror,
+                                           bool page)
 {
+  if (page && path == "/") {
+    return Match{ Route::page, {} };
+  }
   if (path == "/healthz") {
     return Match{ Route::healthz, {} };
   }
@@ -373,6 +381,7 @@ Expected<void> answer(const Snapshot& snapshot,
     case Route::healthz:
     case Route::metrics:
     case Route::files:
+    case Route::page:
       break;
   }
   return fail(Errc::internal, "unreachable route");
@@ -465,6 +474,26 @@ ApiResponse answer_file_request(const Snapshot& snapshot,
   return response;
 }
 
+// Answers / with the downloads page's rendering for the visitor's
+// User-Agent: public by definition, so no token is read; 304 when the
+// visitor has that rendering already.
+void answer_page(const page::DownloadsPage& page, const ApiRequest& request, ApiResponse& response)
+{
+  const auto& rendering = page.for_visitor(page::visitor_of(request.user_agent));
+  response.route = route_name(Route::page);
+  response.content_type = "text/html; charset=utf-8";
+  response.headers.emplace_back("ETag", rendering.etag);
+  response.headers.emplace_back("Cache-Control", "no-cache");
+  response.headers.emplace_back("Vary", "User-Agent");
+  response.headers.emplace_back("Content-Security-Policy", page.content_security_policy());
+  response.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  response.headers.emplace_back("Referrer-Policy", "same-origin");
+  if (request.if_none_match && mirror::none_match_matches(*request.if_none_match, rendering.etag)) {
+    response.status = 304; // the body stays for Content-Length; the transport sends none
+  }
+  response.shared_body = rendering.html;
+}
+
 } // namespace
 
 ApiResponse error_response(const Error& error, std::string_view route)
@@ -506,8 +535,10 @@ void handle(const Snapshot& snapshot,
     response = error_response(Error(Errc::bad_request, "malformed request target"), "unknown");
     return;
   }
-  auto matched =
-    match_route(url->encoded_path(), catalog.server.api_prefix, !catalog.mirror.root.empty());
+  auto matched = match_route(url->encoded_path(),
+                             catalog.server.api_prefix,
+                             !catalog.mirror.root.empty(),
+                             snapshot.page() != nullptr);
   if (matched && (*matched) && (*matched)->route == Route::metrics && !context.metrics) {
     response = error_response(Error(Errc::not_found, "no such route (metrics are off)"), "unknown");
     return;
@@ -540,6 +571,10 @@ void handle(const Snapshot& snapshot,
   }
   if (matched && !unknown && (*matched)->route == Route::files) {
     response = answer_file_request(snapshot, request, *url, context);
+    return;
+  }
+  if (matched && !unknown && (*matched)->route == Route::page) {
+    answer_page(*snapshot.page(), request, response);
     return;
   }
 

@@ -182,6 +182,7 @@ struct Catalog
   static constexpr std::uint32_t k_empty_slot = 0xffffffff; // a release_slots index
   StorageSettings storage;
   ServerSettings server;
+  PageSettings page;
   AuthSettings auth;
   MirrorSettings mirror;
 

@@ -48,9 +48,9 @@ public:
   // Returns all metrics in the Prometheus text exposition format 0.0.4.
   std::string render() const;
 
-  static constexpr std::array<std::string_view, 9> k_routes{
+  static constexpr std::array<std::string_view, 10> k_routes{
     "download_latest", "download_version", "latest", "version", "releases",
-    "healthz",         "metrics",          "files",  "unknown"
+    "healthz",         "metrics",          "files",  "page",    "unknown"
   };
   static constexpr std::array<int, 13> k_statuses{ 200, 206, 302, 304, 400, 401, 403,
                                                    404, 405, 416, 431, 500, 503 };

@@ -29,6 +29,14 @@ struct ServerSettings
   bool operator==(const ServerSettings&) const = default;
 };
 
+// The [page] table: the downloads page at `/` (CONTRACT section 4).
+struct PageSettings
+{
+  bool enabled = true; // served when something is public
+
+  bool operator==(const PageSettings&) const = default;
+};
+
 // Parses a duration such as "90s", "15m", "1h", "7d" (a positive integer and a
 // unit); the error says what is wrong.
 std::expected<std::chrono::seconds, std::string> parse_duration(std::string_view text);

@@ -7,6 +7,7 @@ namespace agentdl {
 
 Snapshot::Snapshot(Catalog catalog)
   : m_catalog(std::move(catalog))
+  , m_page(page::DownloadsPage::render(m_catalog))
 {
   if (m_catalog.mirror.root.empty()) {
     return;

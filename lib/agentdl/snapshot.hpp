@@ -4,6 +4,7 @@
 
 #include <agentdl/auth.hpp>
 #include <agentdl/catalog.hpp>
+#include <agentdl/page/page.hpp>
 
 #include <cstddef>
 #include <map>
@@ -37,6 +38,10 @@ public:
 
   const Catalog& catalog() const { return m_catalog; }
 
+  // Returns the downloads page, rendered with the snapshot; nullptr when
+  // there is none (nothing public, or [page] enabled = false).
+  const page::DownloadsPage* page() const { return m_page.get(); }
+
   // Returns the release list (releases_json) of `channel` as `scope` sees it,
   // rendered on first use and shared after: a slow reader of a large list
   // holds a reference, not a copy. Past k_cache_limit bytes of lists, a list
@@ -58,6 +63,7 @@ public:
 private:
   Catalog m_catalog;
   std::vector<ListedFile> m_files; // with [mirror]: by path, then newest first
+  std::unique_ptr<const page::DownloadsPage> m_page;
   mutable std::mutex m_mutex;
   mutable std::map<std::pair<std::optional<ChannelId>, Scope>, std::shared_ptr<const std::string>>
     m_lists;

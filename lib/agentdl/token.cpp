@@ -12,10 +12,11 @@ Expected<std::string> new_token()
   return base64url(bytes);
 }
 
-std::string base64url(std::span<const unsigned char> bytes)
+namespace {
+
+// Returns `bytes` in the base64 `alphabet`, without padding.
+std::string encode_base64(std::span<const unsigned char> bytes, std::string_view alphabet)
 {
-  static constexpr std::string_view k_alphabet =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   std::string out;
   out.reserve((bytes.size() * 4 + 2) / 3);
   std::uint32_t buffer = 0;
@@ -25,12 +26,27 @@ std::string base64url(std::span<const unsigned char> bytes)
     bits += 8;
     while (bits >= 6) {
       bits -= 6;
-      out += k_alphabet[(buffer >> bits) & 0x3f];
+      out += alphabet[(buffer >> bits) & 0x3f];
     }
   }
   if (bits > 0) {
-    out += k_alphabet[(buffer << (6 - bits)) & 0x3f];
+    out += alphabet[(buffer << (6 - bits)) & 0x3f];
   }
+  return out;
+}
+
+} // namespace
+
+std::string base64url(std::span<const unsigned char> bytes)
+{
+  return encode_base64(bytes, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
+}
+
+std::string base64(std::span<const unsigned char> bytes)
+{
+  auto out =
+    encode_base64(bytes, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
+  out.append((4 - out.size() % 4) % 4, '=');
   return out;
 }
 

@@ -23,6 +23,9 @@ std::optional<std::string_view> token_problem(std::string_view token);
 // Returns `bytes` in base64url (RFC 4648 section 5) without padding.
 std::string base64url(std::span<const unsigned char> bytes);
 
+// Returns `bytes` in base64 (RFC 4648 section 4), padded with '='.
+std::string base64(std::span<const unsigned char> bytes);
+
 // Returns `bytes` as lowercase hex.
 std::string to_hex(std::span<const unsigned char> bytes);
 

@@ -56,7 +56,7 @@ BAD = [
     ("unknown top-level key",
      [("[platforms.windows]", 'defualt_channel = "stable"\n[platforms.windows]')],
      '1:1: unknown key "defualt_channel" in the catalog (expected one of: default_channel, '
-     "platforms, aliases, channels, storage, releases, server, auth, mirror)"),
+     "platforms, aliases, channels, storage, releases, server, page, auth, mirror)"),
     ("unknown key in a platform",
      [('default_arch = "x86_64"', 'default-arch = "x86_64"')],
      '3:1: unknown key "default-arch" in [platforms.windows] (expected one of: archs, '

@@ -455,7 +455,7 @@ TEST_CASE("catalog: validation errors name file, line and column")
   {
     CHECK(error_of("defualt_channel = \"x\"\n" + k_head) ==
           "t.toml:1:1: unknown key \"defualt_channel\" in the catalog (expected one of: "
-          "default_channel, platforms, aliases, channels, storage, releases, server, auth, "
+          "default_channel, platforms, aliases, channels, storage, releases, server, page, auth, "
           "mirror)");
   }
   SUBCASE("unknown key in a platform")

@@ -55,3 +55,18 @@ TEST_CASE("token: base64url without padding (RFC 4648 section 10's vectors)")
   CHECK(encode("foobar") == "Zm9vYmFy");
   CHECK(encode("\xfb\xff\xfe") == "-__-"); // the URL-safe letters
 }
+
+TEST_CASE("token: base64 with padding (RFC 4648 section 10's vectors)")
+{
+  const auto encode = [](std::string_view text) {
+    return agentdl::base64(agentdl::byte_view(text));
+  };
+  CHECK(encode("") == "");
+  CHECK(encode("f") == "Zg==");
+  CHECK(encode("fo") == "Zm8=");
+  CHECK(encode("foo") == "Zm9v");
+  CHECK(encode("foob") == "Zm9vYg==");
+  CHECK(encode("fooba") == "Zm9vYmE=");
+  CHECK(encode("foobar") == "Zm9vYmFy");
+  CHECK(encode("\xfb\xff\xfe") == "+//+"); // the standard letters
+}

@@ -47,6 +47,7 @@ std::vector<ChannelNodes> load_before_releases(const TomlReader& in,
                   "storage",
                   "releases",
                   "server",
+                  "page",
                   "auth",
                   "mirror" });
   load_platforms(in, root, catalog);
@@ -54,6 +55,7 @@ std::vector<ChannelNodes> load_before_releases(const TomlReader& in,
   auto channel_nodes = load_channels(in, root, catalog);
   load_default_channel(in, root, catalog);
   load_server(in, root, catalog, options); // before storage: hmac links sign under public_url
+  load_page(in, root, catalog);
   load_storage(in, root, catalog, options);
   load_mirror(in, root, catalog);
   return channel_nodes;

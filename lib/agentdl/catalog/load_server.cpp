@@ -94,3 +94,17 @@ void load_server(const TomlReader& in,
 }
 
 } // namespace agentdl::catalog_detail
+
+namespace agentdl::catalog_detail {
+
+void load_page(const TomlReader& in, const toml::table& root, Catalog& catalog)
+{
+  const auto* table = in.optional_table(root, "page", "page");
+  if (!table) {
+    return;
+  }
+  in.check_keys(*table, "[page]", { "enabled" });
+  catalog.page.enabled = in.optional_bool(*table, "enabled", "[page] enabled").value_or(true);
+}
+
+} // namespace agentdl::catalog_detail

@@ -74,6 +74,9 @@ void load_storage(const TomlReader& in,
                   const LoadOptions& options);
 void load_mirror(const TomlReader& in, const toml::table& root, Catalog& catalog);
 
+// [page].
+void load_page(const TomlReader& in, const toml::table& root, Catalog& catalog);
+
 // [server].
 // `options.listen` replaces `listen`; public_url defaults to http:// and the
 // first listen address.
