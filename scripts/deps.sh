@@ -11,8 +11,9 @@ packages=(
   python3-matplotlib  # bench/plot_serve.py draws serve_bench.sh's plot with it (/usr/bin/python3)
   python3-botocore  # the reference the s3 signing tests compare with (/usr/bin/python3)
   strace  # test_serve_files makes openat2 fail with it, to test the mirror's fallback path
+  chromium chromium-driver python3-selenium  # test_page_browser: the downloads page in a real browser
 )
-# node and npm run s3rver (scripts/s3rver.sh), the S3 server of the signing
+# node and npm install and run s3rver (scripts/npm_tools.sh), the S3 server of the signing
 # tests; a node installed some other way is kept (s3rver needs node >= 20,
 # Debian 12 has 18: with it those tests are skipped and say so).
 if ! command -v node >/dev/null; then

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/deps.sh
-bash scripts/s3rver.sh
+bash scripts/npm_tools.sh
 
 # The Release build, installed into a folder of its own, under the black-box tests.
 cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DAGENTDL_WERROR=ON \

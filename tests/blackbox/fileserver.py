@@ -237,7 +237,7 @@ def start_nginx(test, root, prefix=None, attempts=5, secure_link=None):
 # --------------------------------------------------------------------------- s3rver
 
 # The installed @20minutes/s3rver: AGENTDL_S3RVER (tests/blackbox/CMakeLists.txt
-# sets it), else where scripts/s3rver.sh installs it in the source tree.
+# sets it), else where scripts/npm_tools.sh installs it in the source tree.
 S3RVER_PACKAGE = os.environ.get("AGENTDL_S3RVER") or os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "..", "build-deps", "s3rver",
     "node_modules", "@20minutes", "s3rver")
@@ -257,7 +257,7 @@ def s3rver_missing():
         return f"s3rver needs node >= {_S3RVER_NODE_MAJOR}, this one is {version or '?'}"
     if not os.path.isfile(os.path.join(S3RVER_PACKAGE, "lib", "s3rver.js")):
         return (f"s3rver is not installed in {os.path.normpath(S3RVER_PACKAGE)} "
-                "(scripts/s3rver.sh installs it)")
+                "(scripts/npm_tools.sh installs it)")
     return None
 
 

@@ -3,7 +3,7 @@
 //
 //   node s3rver.js PACKAGE_DIR DATA_DIR BUCKET ACCESS_KEY_ID
 //
-// PACKAGE_DIR is the installed @20minutes/s3rver (scripts/s3rver.sh puts it in
+// PACKAGE_DIR is the installed @20minutes/s3rver (scripts/npm_tools.sh puts it in
 // build-deps/s3rver/node_modules/@20minutes/s3rver). The secret access key comes
 // from the environment variable S3RVER_SECRET_ACCESS_KEY. The server listens on
 // 127.0.0.1 on an ephemeral port, keeps its objects under DATA_DIR (an object is

@@ -10,7 +10,7 @@ Harness checks each reference on its own (botocore, nginx's secure_link,
 s3rver), so that a refusal seen in the other tests means what it says.
 
 botocore is Debian's (python3-botocore, run by /usr/bin/python3 through
-botocore_presign.py); s3rver is installed by scripts/s3rver.sh. Tests that
+botocore_presign.py); s3rver is installed by scripts/npm_tools.sh. Tests that
 need one of them are skipped, with the reason, when it is missing.
 """
 
