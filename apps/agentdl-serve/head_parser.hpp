@@ -81,6 +81,8 @@ struct RequestHead
   OptionalField if_range;
   OptionalField if_none_match;
   OptionalField if_modified_since;
+  // Accept-Encoding, for the downloads page; repeated fields are joined.
+  std::string accept_encoding;
 
   // Forgets the last request, keeping the memory.
   void clear()
@@ -99,6 +101,7 @@ struct RequestHead
     if_range.reset();
     if_none_match.reset();
     if_modified_since.reset();
+    accept_encoding.clear();
   }
 };
 
@@ -169,6 +172,12 @@ private:
         break;
       case http::field::if_modified_since:
         keep_one(head.if_modified_since, value);
+        break;
+      case http::field::accept_encoding:
+        if (!head.accept_encoding.empty()) {
+          head.accept_encoding += ", ";
+        }
+        head.accept_encoding.append(value.data(), value.size());
         break;
       case http::field::if_none_match:
         if (head.if_none_match) {

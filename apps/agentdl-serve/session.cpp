@@ -333,6 +333,7 @@ void Session::answer()
   request.authorization = head.authorization.view();
   request.user_agent = head.user_agent;
   request.if_none_match = head.if_none_match.view();
+  request.accept_encoding = head.accept_encoding;
   auto& response = m_response;
   // GET and HEAD get the same response (the transport leaves HEAD's body out).
   const bool same_as_get = head.method == http::verb::get || head.method == http::verb::head;
@@ -370,9 +371,8 @@ void Session::answer()
                          .keep_alive = keep_alive ? KeepAlive::yes : KeepAlive::no });
   m_body_bytes = 0;
   m_shared_body.reset();
-  if (head.method != http::verb::head && response.status != 304) {
-    // HEAD and 304: Content-Length says what a GET's 200 would send, and no
-    // body follows.
+  if (head.method != http::verb::head) {
+    // HEAD: Content-Length says what GET would send, and no body follows.
     m_body_bytes = body.size();
     if (response.shared_body) {
       m_shared_body = std::move(response.shared_body); // sent from where it is, not copied

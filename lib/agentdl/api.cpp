@@ -1,5 +1,6 @@
 #include <agentdl/api.hpp>
 #include <agentdl/auth.hpp>
+#include <agentdl/http_message.hpp>
 #include <agentdl/mirror/files.hpp>
 #include <agentdl/output.hpp>
 #include <agentdl/resolver.hpp>
@@ -480,18 +481,25 @@ ApiResponse answer_file_request(const Snapshot& snapshot,
 void answer_page(const page::DownloadsPage& page, const ApiRequest& request, ApiResponse& response)
 {
   const auto& rendering = page.for_visitor(page::visitor_of(request.user_agent));
+  // Browsers all take gzip: a fifth of the bytes, compressed once per catalog.
+  const bool gzip = accepts_gzip(request.accept_encoding);
+  const auto& etag = gzip ? rendering.gzip_etag : rendering.etag;
   response.route = route_name(Route::page);
   response.content_type = "text/html; charset=utf-8";
-  response.headers.emplace_back("ETag", rendering.etag);
+  if (gzip) {
+    response.headers.emplace_back("Content-Encoding", "gzip");
+  }
+  response.headers.emplace_back("ETag", etag);
   response.headers.emplace_back("Cache-Control", "no-cache");
-  response.headers.emplace_back("Vary", "User-Agent");
+  response.headers.emplace_back("Vary", "User-Agent, Accept-Encoding");
   response.headers.emplace_back("Content-Security-Policy", page.content_security_policy());
   response.headers.emplace_back("X-Content-Type-Options", "nosniff");
   response.headers.emplace_back("Referrer-Policy", "same-origin");
-  if (request.if_none_match && mirror::none_match_matches(*request.if_none_match, rendering.etag)) {
-    response.status = 304; // the body stays for Content-Length; the transport sends none
+  if (request.if_none_match && mirror::none_match_matches(*request.if_none_match, etag)) {
+    response.status = 304;
+    return;
   }
-  response.shared_body = rendering.html;
+  response.shared_body = gzip ? rendering.gzip : rendering.html;
 }
 
 } // namespace

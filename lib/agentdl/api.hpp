@@ -26,6 +26,7 @@ struct ApiRequest
   std::optional<std::string_view> authorization; // the Authorization header, if sent
   std::string_view user_agent{};                 // for the downloads page; empty if not sent
   std::optional<std::string_view> if_none_match{}; // the If-None-Match header, if sent
+  std::string_view accept_encoding{};              // the Accept-Encoding header; empty if not sent
 };
 
 // A response's own headers, in order. Names are static text; values are
@@ -128,7 +129,7 @@ private:
 };
 
 // An HTTP response. The transport adds Content-Length (the body's size, also
-// for HEAD and 304, whose body it does not send), Date and Connection.
+// for HEAD, whose body it does not send), Date and Connection.
 struct ApiResponse
 {
   int status = 200;

@@ -3,9 +3,12 @@
 
 #include <boost/url/authority_view.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 
 namespace agentdl {
 
@@ -124,9 +127,13 @@ void append_response_head(std::string& out, const ApiResponse& response, const H
   for (const auto& [name, value] : response.headers) {
     append_header(out, name, value);
   }
-  out += "Content-Length: ";
-  append_number(out, fields.content_length);
-  out += "\r\n";
+  if (response.status != 304) {
+    // A 304 may carry the length of what it stands for, but clients built on
+    // http_parser (wrk, older proxies) then wait for that body: as nginx, say none.
+    out += "Content-Length: ";
+    append_number(out, fields.content_length);
+    out += "\r\n";
+  }
   if (fields.keep_alive == KeepAlive::no) {
     out += "Connection: close\r\n";
   } else if (fields.version == 10) {
@@ -152,6 +159,69 @@ ApiResponse transport_error(int status, std::string_view message)
       break;
   }
   return response;
+}
+
+namespace {
+
+std::string_view trim_ows(std::string_view text)
+{
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
+    text.remove_prefix(1);
+  }
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) {
+    text.remove_suffix(1);
+  }
+  return text;
+}
+
+bool equals_ignoring_case(std::string_view a, std::string_view b)
+{
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// Tells whether the parameters of an Accept-Encoding element (";q=0.5")
+// leave it acceptable: no q, or a q above 0.
+bool q_above_zero(std::string_view parameters)
+{
+  while (!parameters.empty()) {
+    const auto semicolon = parameters.find(';');
+    const auto parameter = trim_ows(parameters.substr(0, semicolon));
+    parameters = semicolon == std::string_view::npos ? "" : parameters.substr(semicolon + 1);
+    if (parameter.size() >= 2 && (parameter[0] == 'q' || parameter[0] == 'Q') &&
+        parameter[1] == '=') {
+      // qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] ): above
+      // zero when any digit is not 0.
+      const auto value = parameter.substr(2);
+      return value.find_first_of("123456789") != std::string_view::npos;
+    }
+  }
+  return true;
+}
+
+} // namespace
+
+bool accepts_gzip(std::string_view value)
+{
+  std::optional<bool> gzip;
+  std::optional<bool> any;
+  while (!value.empty()) {
+    const auto comma = value.find(',');
+    const auto element = value.substr(0, comma);
+    value = comma == std::string_view::npos ? "" : value.substr(comma + 1);
+    const auto semicolon = element.find(';');
+    const auto coding = trim_ows(element.substr(0, semicolon));
+    const auto parameters =
+      semicolon == std::string_view::npos ? std::string_view() : element.substr(semicolon + 1);
+    if (equals_ignoring_case(coding, "gzip") || equals_ignoring_case(coding, "x-gzip")) {
+      gzip = q_above_zero(parameters);
+    } else if (coding == "*") {
+      any = q_above_zero(parameters);
+    }
+  }
+  return gzip.value_or(any.value_or(false)); // named beats "*"
 }
 
 bool valid_host(std::string_view value)

@@ -28,7 +28,7 @@ struct HeadFields
 
 // Appends the status line and headers of `response` to `out`, through the
 // blank line: Server, Date, Content-Type, the response's headers, then
-// Content-Length and Connection. A header value with CR, LF or NUL is dropped,
+// Content-Length (none for a 304) and Connection. A header value with CR, LF or NUL is dropped,
 // so no response can be split.
 void append_response_head(std::string& out, const ApiResponse& response, const HeadFields& fields);
 
@@ -41,6 +41,10 @@ std::string_view reason_phrase(int status);
 // connections) or 500 (an exception). `message` is shown to the client, but
 // for a 500, whose message reveals nothing.
 ApiResponse transport_error(int status, std::string_view message);
+
+// Tells whether the Accept-Encoding value `value` accepts gzip (RFC 9110
+// section 12.5.3): "gzip", "x-gzip" or "*" listed with a q-value above 0.
+bool accepts_gzip(std::string_view value);
 
 // Tells whether `value` is a valid Host header value, `uri-host [":" port]`
 // (RFC 9110 section 7.2): no user info, no list, no spaces.

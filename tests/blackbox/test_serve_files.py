@@ -233,8 +233,8 @@ class Serving(MirrorTestCase):
 
     def test_if_none_match_answers_304(self):
         etag = etag_of(self.file)
-        not_modified = {"ETag": etag, "Last-Modified": last_modified_of(self.file),
-                        "Content-Length": str(len(self.data))}
+        # No Content-Length: clients built on http_parser would wait for that body.
+        not_modified = {"ETag": etag, "Last-Modified": last_modified_of(self.file)}
         for value in (etag, f'"other", {etag}', f"W/{etag}", "*"):
             for method in ("GET", "HEAD"):
                 with self.subTest(value=value, method=method), Conn(self.daemon.port) as conn:

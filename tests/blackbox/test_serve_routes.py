@@ -4,6 +4,7 @@ Each test runs the real daemon on the demo catalog (or a catalog of its own)
 and compares status lines, headers (all but Date) and bodies exactly.
 """
 
+import gzip
 import json
 import os
 import re
@@ -623,6 +624,82 @@ class HeadAnswersLikeGet(ServeTestCase):
         self.assertEqual((head.status_line, head.header("Content-Length"), head.body),
                          ("HTTP/1.1 200 OK", str(len(body)), b""))
         self.assertEqual((get.status_line, get.text()), ("HTTP/1.1 200 OK", body))
+
+
+
+class DownloadsPage(ServeTestCase):
+    """GET / on the wire: the page when a channel is public (the browser's view
+    is test_page_browser's), gzip, 304, and rebuilt on SIGHUP."""
+
+    MAC = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) Safari/605.1.15"
+
+    def catalog(self, public):
+        text = demo_catalog()
+        return text.replace('mode = "required"\n',
+                            f'mode = "required"\npublic_channels = {public}\n')
+
+    def test_page_gzip_and_304(self):
+        daemon = self.start(self.write("agentdl.toml", self.catalog('["stable"]'), dedent=False))
+        with Conn(daemon.port) as conn:
+            plain = conn.request("/", token=None, headers=[("User-Agent", self.MAC)])
+            self.assertEqual(plain.status, 200)
+            self.assertEqual(plain.header("Content-Type"), "text/html; charset=utf-8")
+            self.assertEqual(plain.header("Cache-Control"), "no-cache")
+            self.assertEqual(plain.header("Vary"), "User-Agent, Accept-Encoding")
+            self.assertIsNone(plain.header("Content-Encoding"))
+            self.assertTrue(plain.header("Content-Security-Policy").startswith(
+                "default-src 'none'; style-src 'sha256-"))
+            html = plain.text()
+            self.assertIn("Channel stable", html)
+            self.assertNotIn("Channel latest", html)  # not public
+            self.assertIn("Apple silicon or Intel", html)
+            self.assertEqual(int(plain.header("Content-Length")), len(plain.body))
+
+            packed = conn.request("/", token=None, headers=[("User-Agent", self.MAC),
+                                                           ("Accept-Encoding", "gzip, br")])
+            self.assertEqual(packed.header("Content-Encoding"), "gzip")
+            self.assertEqual(gzip.decompress(packed.body), plain.body)
+            self.assertEqual(packed.header("ETag"), plain.header("ETag")[:-1] + '-gz"')
+
+            # 304 without a body or a Content-Length, and the connection goes on.
+            for etag, encoding in ((plain.header("ETag"), "identity"),
+                                   (packed.header("ETag"), "gzip")):
+                again = conn.request("/", token=None, headers=[
+                    ("User-Agent", self.MAC), ("Accept-Encoding", encoding),
+                    ("If-None-Match", etag)])
+                self.assertEqual((again.status, again.body, again.header("Content-Length"),
+                                  again.header("ETag")), (304, b"", None, etag))
+            head = conn.request("/", method="HEAD", token=None,
+                                headers=[("User-Agent", self.MAC)])
+            self.assertEqual((head.status, head.body, head.header("Content-Length")),
+                             (200, b"", plain.header("Content-Length")))
+            # Another visitor, another rendering and tag.
+            windows = conn.request("/", token=None, headers=[
+                ("User-Agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64)")])
+            self.assertNotEqual(windows.header("ETag"), plain.header("ETag"))
+            self.assertIn("Marked for your computer: Windows, x86_64.", windows.text())
+        self.assertEqual(self.metrics(daemon)['agentdl_requests_total{route="page",status="200"}'],
+                         4)
+
+    def test_nothing_public_no_page(self):
+        daemon = self.start(self.write("agentdl.toml", self.catalog("[]"), dedent=False))
+        self.assertEqual(self.get(daemon, "/", token=None).status, 401)
+        self.assertEqual(self.get(daemon, "/").status, 404)  # an unknown route
+
+    def test_sighup_rebuilds_the_page(self):
+        config = self.write("agentdl.toml", self.catalog('["stable"]'), dedent=False)
+        daemon = self.start(config)
+        before = self.get(daemon, "/", token=None)
+        self.assertNotIn("Channel latest", before.text())
+        with open(config, "w", encoding="utf-8") as f:
+            f.write(self.catalog('["stable", "latest"]'))
+        daemon.signal(signal.SIGHUP)
+        daemon.wait_for_stderr(r"^agentdl-serve: reloaded the catalog: \d+ releases$")
+        after = self.get(daemon, "/", token=None)
+        self.assertIn("Channel latest", after.text())
+        self.assertNotEqual(after.header("ETag"), before.header("ETag"))
+        self.assertEqual(self.get(daemon, "/", token=None,
+                                  headers=[("If-None-Match", before.header("ETag"))]).status, 200)
 
 
 if __name__ == "__main__":

@@ -58,6 +58,15 @@ TEST_CASE("http_message: the head of a response")
               "Content-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n");
     }
   }
+  SUBCASE("a 304 says no Content-Length (clients built on http_parser would wait for it)")
+  {
+    ApiResponse not_modified;
+    not_modified.status = 304;
+    not_modified.headers.emplace_back("ETag", "\"p-1\"");
+    CHECK(head(not_modified, { .version = 11, .date = k_date, .content_length = 20000 }) ==
+          "(kept)HTTP/1.1 304 Not Modified\r\nServer: agentdl\r\n"
+          "Date: Mon, 30 Nov 2026 05:34:38 GMT\r\nETag: \"p-1\"\r\n\r\n");
+  }
   SUBCASE("a value with CR, LF or NUL is dropped, never split")
   {
     ApiResponse bad = redirect;
@@ -152,4 +161,24 @@ TEST_CASE("http_message: CR, LF or NUL anywhere in a long value drops it")
   fine.headers.emplace_back("X-Long", value + "\t\x1f\x7f\x80\xff" + value);
   CHECK(head(fine, { .date = k_date }).find("X-Long: " + value + "\t\x1f\x7f\x80\xff" + value) !=
         std::string::npos);
+}
+
+TEST_CASE("http_message: Accept-Encoding and gzip")
+{
+  using agentdl::accepts_gzip;
+  CHECK(accepts_gzip("gzip"));
+  CHECK(accepts_gzip("gzip, deflate, br, zstd")); // Chrome
+  CHECK(accepts_gzip("deflate,GZIP"));
+  CHECK(accepts_gzip("x-gzip"));
+  CHECK(accepts_gzip("br;q=1.0, gzip;q=0.8, *;q=0.1"));
+  CHECK(accepts_gzip("gzip ; q=0.001"));
+  CHECK(accepts_gzip("*"));
+  CHECK_FALSE(accepts_gzip(""));
+  CHECK_FALSE(accepts_gzip("identity"));
+  CHECK_FALSE(accepts_gzip("br, deflate"));
+  CHECK_FALSE(accepts_gzip("gzip;q=0"));
+  CHECK_FALSE(accepts_gzip("gzip;q=0.000"));
+  CHECK_FALSE(accepts_gzip("gzip;q=0, *")); // named beats "*"
+  CHECK_FALSE(accepts_gzip("*;q=0"));
+  CHECK_FALSE(accepts_gzip("gzipx, xgzip"));
 }

@@ -9,6 +9,8 @@
 #include <agentdl/snapshot.hpp>
 #include <agentdl/token.hpp>
 
+#include <boost/beast/zlib/inflate_stream.hpp>
+#include <boost/crc.hpp>
 #include <doctest/doctest.h>
 
 #include <optional>
@@ -143,15 +145,50 @@ agentdl::ApiResponse get(const agentdl::Snapshot& snapshot,
                          std::string_view target,
                          std::string_view user_agent = "",
                          std::optional<std::string_view> if_none_match = std::nullopt,
-                         std::string_view method = "GET")
+                         std::string_view method = "GET",
+                         std::string_view accept_encoding = "")
 {
   return agentdl::handle(snapshot,
                          { .method = method,
                            .target = target,
                            .authorization = std::nullopt,
                            .user_agent = user_agent,
-                           .if_none_match = if_none_match },
+                           .if_none_match = if_none_match,
+                           .accept_encoding = accept_encoding },
                          {});
+}
+
+// Returns the data of the gzip member `compressed`, checking its header,
+// CRC-32 and size.
+std::string gunzip(const std::string& compressed)
+{
+  namespace zlib = boost::beast::zlib;
+  REQUIRE(compressed.size() > 18);
+  CHECK(compressed.substr(0, 4) == std::string("\x1f\x8b\x08\x00", 4));
+  zlib::inflate_stream stream;
+  stream.reset(15);
+  std::string out(1 << 20, '\0');
+  zlib::z_params params;
+  params.next_in = compressed.data() + 10;
+  params.avail_in = compressed.size() - 18;
+  params.next_out = out.data();
+  params.avail_out = out.size();
+  boost::system::error_code ec;
+  stream.write(params, zlib::Flush::finish, ec);
+  CHECK(ec == zlib::error::end_of_stream);
+  out.resize(params.total_out);
+  const auto word = [&](std::size_t at) {
+    std::uint32_t value = 0;
+    for (std::size_t i = 4; i-- > 0;) {
+      value = (value << 8) | static_cast<unsigned char>(compressed[at + i]);
+    }
+    return value;
+  };
+  boost::crc_32_type crc;
+  crc.process_bytes(out.data(), out.size());
+  CHECK(word(compressed.size() - 8) == crc.checksum());
+  CHECK(word(compressed.size() - 4) == out.size());
+  return out;
 }
 
 } // namespace
@@ -361,16 +398,17 @@ TEST_CASE("page: GET / answers the rendering for the User-Agent, 304 on its ETag
   CHECK(r.headers ==
         agentdl::Headers{ { "ETag", windows.etag },
                           { "Cache-Control", "no-cache" },
-                          { "Vary", "User-Agent" },
+                          { "Vary", "User-Agent, Accept-Encoding" },
                           { "Content-Security-Policy", page.content_security_policy() },
                           { "X-Content-Type-Options", "nosniff" },
                           { "Referrer-Policy", "same-origin" } });
 
-  SUBCASE("the same ETag: 304, the length of what it stands for")
+  SUBCASE("the same ETag: 304, without a body")
   {
     const auto again = get(*snapshot, "/", k_windows_edge, windows.etag);
     CHECK(again.status == 304);
-    CHECK(again.content().size() == windows.html->size());
+    CHECK(again.content().empty());
+    CHECK(again.headers.find("ETag") == windows.etag);
     CHECK(get(*snapshot, "/", k_windows_edge, "W/" + windows.etag).status == 304);
     CHECK(get(*snapshot, "/", k_windows_edge, "\"other\", " + windows.etag).status == 304);
     CHECK(get(*snapshot, "/", k_windows_edge, "*").status == 304);
@@ -380,6 +418,23 @@ TEST_CASE("page: GET / answers the rendering for the User-Agent, 304 on its ETag
     const auto& mac = page.for_visitor(visitor_of(k_mac_safari));
     CHECK(get(*snapshot, "/", k_windows_edge, mac.etag).status == 200);
     CHECK(get(*snapshot, "/", k_mac_safari, mac.etag).status == 304);
+  }
+  SUBCASE("gzip to who takes it, with its own ETag")
+  {
+    const auto gz = get(*snapshot, "/", k_windows_edge, std::nullopt, "GET", "gzip, deflate, br");
+    CHECK(gz.status == 200);
+    CHECK(gz.headers.find("Content-Encoding") == "gzip");
+    CHECK(gz.headers.find("ETag") == windows.gzip_etag);
+    CHECK(windows.gzip_etag == windows.etag.substr(0, windows.etag.size() - 1) + "-gz\"");
+    CHECK(gz.shared_body == windows.gzip);
+    CHECK(gunzip(*windows.gzip) == *windows.html);
+    CHECK(windows.gzip->size() * 3 < windows.html->size());
+    CHECK(get(*snapshot, "/", k_windows_edge, windows.gzip_etag, "GET", "gzip").status == 304);
+    // Each representation is validated by its own tag.
+    CHECK(get(*snapshot, "/", k_windows_edge, windows.etag, "GET", "gzip").status == 200);
+    CHECK(get(*snapshot, "/", k_windows_edge, windows.gzip_etag).status == 200);
+    CHECK_FALSE(get(*snapshot, "/", k_windows_edge, std::nullopt, "GET", "gzip;q=0")
+                  .headers.find("Content-Encoding"));
   }
   SUBCASE("HEAD alike; other methods 405; a query is ignored")
   {
@@ -408,4 +463,11 @@ TEST_CASE("page: without a page, / is an unknown route")
   const auto r = get(*off, "/");
   CHECK(r.status == 404);
   CHECK(r.route == "unknown");
+}
+
+TEST_CASE("page: gzip round-trips, empty and large")
+{
+  for (const auto& data : { std::string(), std::string("a"), std::string(300000, 'x') + "end" }) {
+    CHECK(gunzip(agentdl::page::gzip(data)) == data);
+  }
 }

@@ -4,10 +4,14 @@
 #include <agentdl/page/page.hpp>
 #include <agentdl/token.hpp>
 
+#include <boost/beast/zlib/deflate_stream.hpp>
+#include <boost/crc.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <span>
+#include <stdexcept>
 
 namespace agentdl::page {
 
@@ -420,8 +424,10 @@ std::unique_ptr<const DownloadsPage> DownloadsPage::render(const Catalog& catalo
   for (const auto visitor : rendered) {
     auto html = std::make_shared<const std::string>(render_html(catalog, channels, visitor));
     const auto digest = sha256(*html);
-    auto etag = "\"p-" + base64url(std::span(digest).first(15)) + "\"";
-    page->m_renderings.push_back({ std::move(html), std::move(etag) });
+    const auto tag = "p-" + base64url(std::span(digest).first(15));
+    auto compressed = std::make_shared<const std::string>(gzip(*html));
+    page->m_renderings.push_back(
+      { std::move(html), "\"" + tag + "\"", std::move(compressed), "\"" + tag + "-gz\"" });
   }
   page->m_policy = fmt::format("default-src 'none'; style-src {}; script-src {}; img-src data:; "
                                "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
@@ -474,6 +480,39 @@ void append_escaped(std::string& out, std::string_view text)
         out += c;
     }
   }
+}
+
+std::string gzip(std::string_view data)
+{
+  namespace zlib = boost::beast::zlib;
+  // RFC 1952: a 10-byte header (no name, no time, "best compression", Unix),
+  // the raw deflate stream, then the CRC-32 and the size, little-endian.
+  std::string out("\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\x03", 10);
+  zlib::deflate_stream stream;
+  stream.reset(9, 15, 9, zlib::Strategy::normal);
+  const auto header = out.size();
+  out.resize(header + stream.upper_bound(data.size()));
+  zlib::z_params params;
+  params.next_in = data.data();
+  params.avail_in = data.size();
+  params.next_out = out.data() + header;
+  params.avail_out = out.size() - header;
+  boost::system::error_code ec;
+  stream.write(params, zlib::Flush::finish, ec);
+  if (ec != zlib::error::end_of_stream) {
+    // upper_bound() room always suffices; this would be a bug.
+    throw std::logic_error("gzip: deflate did not finish: " + ec.message());
+  }
+  out.resize(header + params.total_out);
+  boost::crc_32_type crc;
+  crc.process_bytes(data.data(), data.size());
+  for (const auto word :
+       { static_cast<std::uint32_t>(crc.checksum()), static_cast<std::uint32_t>(data.size()) }) {
+    for (int shift = 0; shift < 32; shift += 8) {
+      out += static_cast<char>((word >> shift) & 0xff);
+    }
+  }
+  return out;
 }
 
 std::string shell_quote(std::string_view text)

@@ -15,11 +15,14 @@
 
 namespace agentdl::page {
 
-// One rendering of the page: its HTML and its entity tag.
+// One rendering of the page: its HTML, and the same compressed with gzip,
+// each with its entity tag.
 struct Rendering
 {
   std::shared_ptr<const std::string> html;
   std::string etag; // strong, quoted: "\"p-...\""
+  std::shared_ptr<const std::string> gzip;
+  std::string gzip_etag; // etag with "-gz" before its closing quote
 };
 
 // The downloads page of one catalog. Immutable, so thread-safe.
@@ -59,6 +62,10 @@ std::string human_size(std::uint64_t bytes);
 // Appends `text` to `out` with &, <, >, " and ' escaped for HTML text and
 // quoted attribute values.
 void append_escaped(std::string& out, std::string_view text);
+
+// Returns `data` compressed in the gzip format (RFC 1952), at the highest
+// level: the page is compressed once per catalog, and sent many times.
+std::string gzip(std::string_view data);
 
 // Returns `text` quoted for a POSIX shell: 'text', each ' as '\''.
 std::string shell_quote(std::string_view text);
