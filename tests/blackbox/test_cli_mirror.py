@@ -467,7 +467,7 @@ class SyncFromTheServer(MirrorTestCase):
         with open(self.at("agentdl.toml"), "w") as f:
             f.write('auth = { mode = "required" }\n')
         self.assertError(self.sync(), 7, (
-            f"{self.at('agentdl.toml')}: cannot keep [storage], [server], [auth] as written: "
+            f"{self.at('agentdl.toml')}: cannot keep [storage], [server], [page], [auth] as written: "
             "write each as a table under its own header ([server], then its keys), not as dotted "
             "keys or inline tables"))
 

@@ -187,6 +187,9 @@ TEST_CASE("mirror write_catalog: the operator's tables are kept")
 listen = ["0.0.0.0:8080"]
 public_url = "https://mirror.example.org"
 
+[page]
+enabled = false
+
 [auth]
 mode = "required"
 # The CI runners.
@@ -198,6 +201,7 @@ channels = ["stable"]
   const auto text = write_catalog(mirrored({}), kept, "upstream.toml");
   const auto catalog = load(text);
   CHECK(catalog.server.public_url == "https://mirror.example.org");
+  CHECK_FALSE(catalog.page.enabled);
   CHECK(catalog.auth.mode == agentdl::AuthMode::required);
   REQUIRE(catalog.auth.tokens.size() == 1);
   CHECK(catalog.releases[0].artifacts[0].location ==

@@ -12,7 +12,10 @@
 namespace agentdl::mirror {
 
 // The tables a sync keeps as the operator wrote them (kept_tables()).
-inline constexpr std::array<std::string_view, 3> k_kept_tables = { "storage", "server", "auth" };
+inline constexpr std::array<std::string_view, 4> k_kept_tables = { "storage",
+                                                                   "server",
+                                                                   "page",
+                                                                   "auth" };
 
 // The name of a mirror's catalog in its folder.
 inline constexpr std::string_view k_catalog_name = "agentdl.toml";
