@@ -205,6 +205,7 @@ TEST_CASE("page: a User-Agent names the OS, and the arch where it can be trusted
   CHECK(visitor_of(k_linux_firefox) == Visitor{ Os::gnu_linux, Arch::x86_64 });
   CHECK(visitor_of(k_linux_arm) == Visitor{ Os::gnu_linux, Arch::arm64 });
   CHECK(visitor_of(k_ipad) == Visitor{});
+  CHECK(visitor_of("Mozilla/5.0 (X11; FreeBSD amd64; rv:127.0) Gecko/20100101") == Visitor{});
   CHECK(visitor_of(k_android) == Visitor{});
   CHECK(visitor_of("curl/8.5.0") == Visitor{});
   CHECK(visitor_of("") == Visitor{});
@@ -258,7 +259,7 @@ TEST_CASE("page: the public channels' current release, older ones, never a priva
                  "datetime=\"2026-10-01T12:00:00Z\">2026-10-01</time>"));
   // A button per platform/arch, linked to the redirect endpoint.
   CHECK(contains(html,
-                 "<a class=\"button\" href=\"/v2/agent-releases/latest/download?"
+                 "<a class=\"button\" href=\"./v2/agent-releases/latest/download?"
                  "channel=stable&amp;platform=macos&amp;arch=arm64\">Download for macOS, "
                  "Apple silicon (arm64)</a>"));
   CHECK(contains(html, "Download for macOS, Intel (x86_64)"));
@@ -278,7 +279,7 @@ TEST_CASE("page: the public channels' current release, older ones, never a priva
   // Older releases, newest first, the yanked one left out.
   CHECK(contains(html, "Older releases (2)"));
   CHECK(contains(html,
-                 "href=\"/v2/agent-releases/1.8.2/download?platform=windows&amp;"
+                 "href=\"./v2/agent-releases/1.8.2/download?platform=windows&amp;"
                  "arch=x86_64\""));
   CHECK(html.find("Agent-1.8.2.msi") < html.find("Agent-1.7.0.msi"));
   CHECK_FALSE(contains(html, "1.8.0"));
@@ -294,6 +295,7 @@ TEST_CASE("page: one rendering per visitor it can pick for, each with its own ET
   const auto& page = *snapshot->page();
   // Everyone else, Windows x86_64, Windows with its arch unsaid, a Mac:
   // each distinct choice has one rendering, and each rendering its own ETag.
+  CHECK(page.renderings().size() == 4); // none for a Mac's arch: no User-Agent tells it
   std::set<std::string> etags;
   for (const auto& rendering : page.renderings()) {
     etags.insert(rendering.etag);
@@ -342,6 +344,7 @@ archs = ["x86_64"]
 base_url = "https://downloads.example.com/agent/"
 [server]
 public_url = "https://get.example.com/'&quot;"
+api_prefix = "/v2\"x<y>'"
 [auth]
 public_channels = ["stable"]
 [[releases]]
@@ -360,8 +363,11 @@ channels = ["stable"]
   CHECK(contains(html,
                  "curl -fLo &#39;&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;\\&#39;&#39;"
                  "&gt;.msi&#39;"));
-  CHECK(
-    contains(html, "--server &#39;https://get.example.com/&#39;\\&#39;&#39;&amp;quot;/v2&#39;"));
+  CHECK(contains(html,
+                 "--server &#39;https://get.example.com/&#39;\\&#39;&#39;&amp;quot;/v2&quot;"
+                 "x&lt;y&gt;&#39;\\&#39;&#39;&#39;"));
+  // In links too: the API's prefix is the operator's text.
+  CHECK(contains(html, "href=\"./v2&quot;x&lt;y&gt;&#39;/agent-releases\">the release list</a>"));
   CHECK(contains(html, "Version <strong>1.0.0-rc.1+build.7</strong>"));
   // The only script and style elements are the page's own.
   CHECK(html.find("<script>") == html.rfind("<script>"));
@@ -409,6 +415,8 @@ TEST_CASE("page: GET / answers the rendering for the User-Agent, 304 on its ETag
     CHECK(again.status == 304);
     CHECK(again.content().empty());
     CHECK(again.headers.find("ETag") == windows.etag);
+    CHECK(again.headers.find("Vary") == "User-Agent, Accept-Encoding");
+    CHECK(again.headers.find("Content-Security-Policy") == page.content_security_policy());
     CHECK(get(*snapshot, "/", k_windows_edge, "W/" + windows.etag).status == 304);
     CHECK(get(*snapshot, "/", k_windows_edge, "\"other\", " + windows.etag).status == 304);
     CHECK(get(*snapshot, "/", k_windows_edge, "*").status == 304);
@@ -470,4 +478,53 @@ TEST_CASE("page: gzip round-trips, empty and large")
   for (const auto& data : { std::string(), std::string("a"), std::string(300000, 'x') + "end" }) {
     CHECK(gunzip(agentdl::page::gzip(data)) == data);
   }
+}
+
+TEST_CASE("page: a Mac with one build offered is not told of two")
+{
+  const auto snapshot = snapshot_of(R"(default_channel = "stable"
+[platforms.macos]
+archs = ["arm64", "x86_64"]
+[channels.stable]
+[storage]
+base_url = "https://downloads.example.com/agent/"
+[auth]
+public_channels = ["stable"]
+[[releases]]
+version = "2.0.0"
+channels = ["stable"]
+  [[releases.artifacts]]
+  platform = "macos"
+  arch = "arm64"
+  path = "macos/2.0.0/Agent.pkg"
+[[releases]]
+version = "1.0.0"
+channels = ["stable"]
+)");
+  const auto html = page_for(*snapshot, k_mac_safari);
+  CHECK(contains(html, "Marked for your computer: macOS.</p>"));
+  CHECK_FALSE(contains(html, "Apple silicon or Intel"));
+  CHECK(
+    item_tag(html, "macOS, Apple silicon (arm64)").starts_with("<li class=\"download picked\""));
+}
+
+TEST_CASE("page: a current release without artifacts says so")
+{
+  const auto snapshot = snapshot_of(R"(default_channel = "stable"
+[platforms.windows]
+archs = ["x86_64"]
+[channels.stable]
+[storage]
+base_url = "https://downloads.example.com/agent/"
+[auth]
+mode = "none"
+[[releases]]
+version = "2.0.0"
+channels = ["stable"]
+)");
+  const auto html = page_for(*snapshot, k_windows_edge);
+  CHECK(
+    contains(html, "Version <strong>2.0.0</strong></p>\n<p>No downloads in this release yet.</p>"));
+  CHECK_FALSE(contains(html, "<ul class=\"downloads\">"));
+  CHECK(contains(html, "Pick the download for your computer."));
 }

@@ -158,17 +158,23 @@ public:
   // Writes the link path of the current release of `channel` for `offer`.
   void latest_href(const Channel& channel, const Offer& offer)
   {
-    raw(m_catalog.server.api_prefix).raw("/agent-releases/latest/download?channel=");
+    api_path();
+    raw("/agent-releases/latest/download?channel=");
     text(channel.name).raw("&amp;");
     query(offer);
   }
   void version_href(const Release& release, const Offer& offer)
   {
-    raw(m_catalog.server.api_prefix).raw("/agent-releases/");
+    api_path();
+    raw("/agent-releases/");
     text(release.version.str()).raw("/download?");
     query(offer);
   }
   const std::string& api_base() const { return m_api_base; }
+
+  // Writes the API's path as a link relative to the page ("./v2"): the page
+  // is at the server's root, which a proxy may put under a path of its own.
+  void api_path() { raw(".").text(m_catalog.server.api_prefix); }
 
 private:
   void query(const Offer& offer)
@@ -211,8 +217,13 @@ void write_current(Writer& w,
     w.raw(", published <time datetime=\"").text(release.published_at).raw("\">");
     w.text(date_of(release.published_at)).raw("</time>");
   }
-  w.raw("</p>\n<ul class=\"downloads\">\n");
+  w.raw("</p>\n");
   const auto offers = offers_of(catalog, release);
+  if (offers.empty()) {
+    w.raw("<p>No downloads in this release yet.</p>\n");
+    return;
+  }
+  w.raw("<ul class=\"downloads\">\n");
   for (std::size_t i = 0; i < offers.size(); ++i) {
     const auto& offer = offers[i];
     const auto& artifact = *offer.artifact;
@@ -310,19 +321,27 @@ void write_older(Writer& w,
   w.raw("</tbody></table></div>\n");
   if (more > 0) {
     w.raw("<p>").raw(fmt::format("{}", more)).raw(" more in <a href=\"");
-    w.raw(catalog.server.api_prefix).raw("/agent-releases?channel=").text(channel.name);
+    w.api_path();
+    w.raw("/agent-releases?channel=").text(channel.name);
     w.raw("\">the release list</a> (JSON).</p>\n");
   }
   w.raw("</details>\n");
 }
 
-// Returns what the page says of the visitor's computer.
-std::string detected_note(const Catalog& catalog, Visitor visitor)
+// Returns what the page says of the visitor's computer; `offered`: what the
+// public channels offer now.
+std::string detected_note(const Catalog& catalog,
+                          Visitor visitor,
+                          const std::vector<Visitor>& offered)
 {
   if (visitor.os == Os::unknown) {
     return "Pick the download for your computer.";
   }
-  if (visitor.os == Os::macos && visitor.arch == Arch::unknown) {
+  const auto offers = [&](Arch arch) {
+    return std::find(offered.begin(), offered.end(), Visitor{ visitor.os, arch }) != offered.end();
+  };
+  if (visitor.os == Os::macos && visitor.arch == Arch::unknown && offers(Arch::arm64) &&
+      offers(Arch::x86_64)) {
     return "Your computer looks like a Mac. Macs have Apple silicon or Intel processors, so "
            "both downloads are marked: About This Mac, in the Apple menu, says which one yours "
            "has.";
@@ -330,7 +349,15 @@ std::string detected_note(const Catalog& catalog, Visitor visitor)
   const auto platform = catalog.canonical_platform(os_name(visitor.os));
   const auto os_label = platform_label(visitor.os, platform);
   if (visitor.arch == Arch::unknown) {
-    return fmt::format("Marked for your computer: {}. Pick the one for its processor.", os_label);
+    // Several archs offered for this OS: several builds are marked.
+    const auto first =
+      std::find_if(offered.begin(), offered.end(), [&](Visitor o) { return o.os == visitor.os; });
+    const bool several = std::any_of(offered.begin(), offered.end(), [&](Visitor o) {
+      return o.os == visitor.os && o.arch != first->arch;
+    });
+    return several ? fmt::format("Marked for your computer: {}. Pick the one for its processor.",
+                                 os_label)
+                   : fmt::format("Marked for your computer: {}.", os_label);
   }
   const auto arch = catalog.canonical_arch(arch_name(visitor.arch));
   return fmt::format(
@@ -339,7 +366,8 @@ std::string detected_note(const Catalog& catalog, Visitor visitor)
 
 std::string render_html(const Catalog& catalog,
                         const std::vector<ChannelId>& channels,
-                        Visitor visitor)
+                        Visitor visitor,
+                        const std::vector<Visitor>& offered)
 {
   std::string out;
   Writer w(catalog, out);
@@ -348,7 +376,7 @@ std::string render_html(const Catalog& catalog,
   w.raw("<meta name=\"color-scheme\" content=\"light dark\">\n");
   w.raw("<title>Downloads</title>\n<link rel=\"icon\" href=\"data:,\">\n");
   w.raw("<style>").raw(k_style).raw("</style>\n</head>\n<body>\n<header>\n<h1>Downloads</h1>\n");
-  w.raw("<p id=\"detected\" class=\"note\">").text(detected_note(catalog, visitor));
+  w.raw("<p id=\"detected\" class=\"note\">").text(detected_note(catalog, visitor, offered));
   w.raw("</p>\n</header>\n<main>\n");
   for (std::size_t k = 0; k < channels.size(); ++k) {
     const auto id = channels[k];
@@ -365,7 +393,8 @@ std::string render_html(const Catalog& catalog,
     w.raw("</section>\n");
   }
   w.raw("</main>\n<footer>\n<p>For scripts and tools: <a href=\"");
-  w.raw(catalog.server.api_prefix).raw("/agent-releases\">the release list</a> (JSON). ");
+  w.api_path();
+  w.raw("/agent-releases\">the release list</a> (JSON). ");
   w.raw("Served by agentdl ").text(program_version()).raw(".</p>\n</footer>\n");
   w.raw("<p id=\"copy-status\" class=\"visually-hidden\" role=\"status\"></p>\n");
   w.raw("<script>").raw(k_script).raw("</script>\n</body>\n</html>\n");
@@ -408,6 +437,9 @@ std::unique_ptr<const DownloadsPage> DownloadsPage::render(const Catalog& catalo
   for (std::size_t os = 0; os < page->m_choice.size(); ++os) {
     for (std::size_t arch = 0; arch < page->m_choice[os].size(); ++arch) {
       Visitor visitor{ static_cast<Os>(os), static_cast<Arch>(arch) };
+      if (visitor.os == Os::macos) {
+        visitor.arch = Arch::unknown; // visitor_of() never tells a Mac's arch
+      }
       if (visitor.os == Os::unknown || !offers({ visitor.os, Arch::unknown })) {
         visitor = {};
       } else if (!offers(visitor)) {
@@ -422,7 +454,8 @@ std::unique_ptr<const DownloadsPage> DownloadsPage::render(const Catalog& catalo
     }
   }
   for (const auto visitor : rendered) {
-    auto html = std::make_shared<const std::string>(render_html(catalog, channels, visitor));
+    auto html =
+      std::make_shared<const std::string>(render_html(catalog, channels, visitor, offered));
     const auto digest = sha256(*html);
     const auto tag = "p-" + base64url(std::span(digest).first(15));
     auto compressed = std::make_shared<const std::string>(gzip(*html));

@@ -53,6 +53,8 @@ private:
   std::vector<Rendering> m_renderings;
   // m_choice[os][arch]: index into m_renderings.
   std::array<std::array<std::size_t, 3>, 4> m_choice{};
+  static_assert(static_cast<std::size_t>(Os::gnu_linux) + 1 == 4 &&
+                static_cast<std::size_t>(Arch::arm64) + 1 == 3);
   std::string m_policy;
 };
 

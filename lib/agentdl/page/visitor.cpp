@@ -32,7 +32,7 @@ Visitor visitor_of(std::string_view ua)
     visitor.os = Os::macos; // the arch stays unknown: "Intel" is said on Apple silicon too
     return visitor;
   }
-  if (has(ua, "Linux") || has(ua, "X11")) {
+  if (has(ua, "Linux")) { // not X11 alone: a BSD says X11 too
     visitor.os = Os::gnu_linux;
     if (has(ua, "aarch64") || has(ua, "arm64") || has(ua, "armv8")) {
       visitor.arch = Arch::arm64;

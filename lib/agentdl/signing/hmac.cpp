@@ -141,7 +141,12 @@ LinkCheck HmacVerifier::check(std::string_view decoded_path,
                               std::string_view query,
                               SystemTime now) const
 {
-  const auto params = boost::urls::parse_query(query);
+  // Boost 1.81's parse_query() measures its text with strlen (it passes
+  // s.data() on as a string), so it reads past a query that is not the end
+  // of a NUL-terminated string: the fuzzer's first seed did. A copy ends
+  // where the query does.
+  const std::string terminated(query);
+  const auto params = boost::urls::parse_query(terminated);
   if (!params) {
     return LinkCheck::malformed;
   }
