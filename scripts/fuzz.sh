@@ -36,10 +36,15 @@ if ! command -v clang++-16 >/dev/null || ! ls /usr/lib/llvm-16/lib/clang/16/lib/
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends clang-16 libclang-rt-16-dev >/dev/null
 fi
 
-CC=clang-16 CXX=clang++-16 cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DAGENTDL_FUZZ=ON -DAGENTDL_SANITIZE=address,undefined,fuzzer-no-link \
-  -DCMAKE_CXX_FLAGS="-Wno-macro-redefined -D__cpp_concepts=202002L" >/dev/null
-cmake --build build-fuzz -j2 --target "fuzz_$target"
+# Several targets may be fuzzed at once (one per core): they build in turn.
+mkdir -p build-fuzz
+(
+  flock 9
+  CC=clang-16 CXX=clang++-16 cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DAGENTDL_FUZZ=ON -DAGENTDL_SANITIZE=address,undefined,fuzzer-no-link \
+    -DCMAKE_CXX_FLAGS="-Wno-macro-redefined -D__cpp_concepts=202002L" >/dev/null
+  cmake --build build-fuzz -j2 --target "fuzz_$target"
+) 9>build-fuzz/.build-lock
 
 corpus=build-fuzz/corpus/$target
 crashes=build-fuzz/crashes/$target
