@@ -7,6 +7,7 @@
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/optional/optional.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -74,6 +75,13 @@ struct RequestHead
   int host_count = 0;
   // Tells whether a Transfer-Encoding field was sent (refused).
   bool transfer_encoding = false;
+  // How many Content-Length values were sent, in fields or a list (more
+  // than one is refused, as nginx does: "0, 0" smuggles nothing, but two
+  // parsers of one request must never disagree on where it ends).
+  int content_length_count = 0;
+  // Tells whether a field was folded over lines (obs-fold, refused); the
+  // session sets it from the bytes, which Beast unfolds.
+  bool obs_fold = false;
   // What a mirror file's answer reads. If-None-Match is a list: repeated
   // fields are joined. The others take one value: a repeated one is kept as
   // "", a value each of them ignores (RFC 9110 section 5.3).
@@ -97,6 +105,8 @@ struct RequestHead
     host.clear();
     host_count = 0;
     transfer_encoding = false;
+    content_length_count = 0;
+    obs_fold = false;
     range.reset();
     if_range.reset();
     if_none_match.reset();
@@ -163,6 +173,10 @@ private:
         break;
       case http::field::transfer_encoding:
         head.transfer_encoding = true;
+        break;
+      case http::field::content_length:
+        head.content_length_count +=
+          1 + static_cast<int>(std::count(value.begin(), value.end(), ','));
         break;
       case http::field::range:
         keep_one(head.range, value);

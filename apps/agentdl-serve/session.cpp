@@ -44,6 +44,20 @@ const std::string& http_date()
   return cached;
 }
 
+// Tells whether `header`, bytes of a request header the parser took whole
+// (it takes a field only once it has seen the byte after its CRLF), holds
+// a line that starts with a space or a tab: obs-fold.
+bool folded(std::string_view header)
+{
+  for (auto at = header.find('\n'); at != std::string_view::npos && at + 1 < header.size();
+       at = header.find('\n', at + 1)) {
+    if (header[at + 1] == ' ' || header[at + 1] == '\t') {
+      return true;
+    }
+  }
+  return false;
+}
+
 // Returns why the head of a parsed request cannot be answered, or an empty
 // view if it can (RFC 9112 sections 3.2 and 6.3; CONTRACT section 4, Hardening).
 // `valid_host_seen` is a Host value already found valid on this connection
@@ -58,6 +72,13 @@ std::string_view refusal(const HeadParser& parser,
   }
   if (const auto length = parser.content_length(); length && *length > 0) {
     return "a request must not have a body (Content-Length is not 0)";
+  }
+  if (head.content_length_count > 1) {
+    return "the Content-Length header is repeated";
+  }
+  // RFC 9112 section 5.2: reject obs-fold or unfold it; nginx rejects.
+  if (head.obs_fold) {
+    return "a header field is folded over lines (obs-fold)";
   }
   if (head.host_count > 1) {
     return "the Host header is repeated";
@@ -254,6 +275,9 @@ void Session::parse()
   }
   beast::error_code ec;
   const auto used = m_parser->put(m_buffer.data(), ec);
+  if (folded({ static_cast<const char*>(m_buffer.data().data()), used })) {
+    m_head.obs_fold = true;
+  }
   m_buffer.consume(used);
   // The parser consumes whole fields as they arrive and checks its own
   // limit only against what is left, so the block's size is counted here.

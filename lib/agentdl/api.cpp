@@ -11,12 +11,14 @@
 #include <boost/url/grammar/ci_string.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/pct_string_view.hpp>
+#include <boost/url/scheme.hpp>
 #include <boost/url/url_view.hpp>
 #include <fmt/format.h>
 
 #include <array>
 #include <charconv>
 #include <iterator>
+#include <optional>
 
 namespace agentdl {
 
@@ -475,6 +477,24 @@ ApiResponse answer_file_request(const Snapshot& snapshot,
   return response;
 }
 
+// Returns the URL of request target `target`: the origin form, or the
+// absolute form, which RFC 9112 section 3.2.2 says a server must accept
+// ("GET http://host/v2/..."; only its path and query count) when its
+// scheme is http or https: "x:80" (the authority form) and "ftp://..."
+// name no resource here.
+std::optional<boost::urls::url_view> parse_target(std::string_view target)
+{
+  if (const auto url = boost::urls::parse_origin_form(target)) {
+    return *url;
+  }
+  const auto url = boost::urls::parse_absolute_uri(target);
+  if (url && (url->scheme_id() == boost::urls::scheme::http ||
+              url->scheme_id() == boost::urls::scheme::https)) {
+    return *url;
+  }
+  return std::nullopt;
+}
+
 // Answers / with the downloads page's rendering for the visitor's
 // User-Agent: public by definition, so no token is read; 304 when the
 // visitor has that rendering already.
@@ -533,12 +553,7 @@ void handle(const Snapshot& snapshot,
 {
   response.clear();
   const auto& catalog = snapshot.catalog();
-  auto url = boost::urls::parse_origin_form(request.target);
-  if (!url) {
-    // RFC 9112 section 3.2.2: a server must accept the absolute form too
-    // ("GET http://host/v2/..."); only its path and query count.
-    url = boost::urls::parse_absolute_uri(request.target);
-  }
+  const auto url = parse_target(request.target);
   if (!url) {
     response = error_response(Error(Errc::bad_request, "malformed request target"), "unknown");
     return;
