@@ -483,6 +483,23 @@ TEST_CASE("api: every error carries a details object")
       get("/v2/agent-releases?platform=%zz x").body ==
       R"j({"error":{"code":"bad_request","message":"malformed request target","details":{}}})j");
   }
+  SUBCASE("the absolute form of http and https is its path; another scheme is no resource")
+  {
+    const auto origin = get("/v2/agent-releases/latest/download?platform=windows");
+    CHECK(origin.status == 302);
+    for (const auto* prefix : { "http://h", "HTTPS://other.example:8443" }) {
+      CAPTURE(prefix);
+      const auto absolute =
+        get(std::string(prefix) + "/v2/agent-releases/latest/download?platform=windows");
+      CHECK(absolute.status == 302);
+      CHECK(absolute.headers == origin.headers);
+    }
+    for (const auto* target : { "x:80", "ftp://h/v2/agent-releases", "*", "urn:a:b" }) {
+      CAPTURE(target);
+      CHECK(get(target).body == R"j({"error":{"code":"bad_request","message":"malformed )j"
+                                R"j(request target","details":{}}})j");
+    }
+  }
   SUBCASE("405, exactly")
   {
     CHECK(get("/v2/agent-releases", "Bearer all-token", "DELETE").body ==
