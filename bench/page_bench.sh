@@ -7,6 +7,8 @@
 #   plain     GET / without Accept-Encoding (the uncompressed page)
 #   page304   GET / as page, with If-None-Match of that rendering (a visitor
 #             coming back)
+#   json      GET /v2/agent-releases/latest?channel=stable&platform=macos&arch=arm64
+#             (a JSON route: the page should cost no more)
 # all three anonymous (stable is a public channel, auth is required for the
 # rest), access log off. ROUNDS rounds (default 5), the order rotated each
 # round, after a warm-up; medians of requests/s, of the server's CPU time per
@@ -114,12 +116,15 @@ check redirect 302 "$base$redirect_target"
 check page 200 -A "$ua" -H "$gz" "$base/"
 check plain 200 -A "$ua" "$base/"
 check page304 304 -A "$ua" -H "$gz" -H "If-None-Match: $etag" "$base/"
+json_target='/v2/agent-releases/latest?channel=stable&platform=macos&arch=arm64'
+check json 200 "$base$json_target"
 # Bytes on the wire per response: head + body.
 wire() { curl -s -o /dev/null -w '%{size_header} %{size_download}' "$@"; }
 read -r redirect_head redirect_body <<< "$(wire "$base$redirect_target")"
 read -r page_head page_body <<< "$(wire -A "$ua" -H "$gz" "$base/")"
 read -r plain_head plain_body <<< "$(wire -A "$ua" "$base/")"
 read -r page304_head page304_body <<< "$(wire -A "$ua" -H "$gz" -H "If-None-Match: $etag" "$base/")"
+read -r json_head json_body <<< "$(wire "$base$json_target")"
 
 ticks_per_second=$(getconf CLK_TCK)
 # One wrk run; prints "requests/s cpu_us_per_request wrk_cpu_percent".
@@ -130,6 +135,7 @@ run() {
     page) url=$base/; headers=(-H "User-Agent: $ua" -H "$gz") ;;
     plain) url=$base/; headers=(-H "User-Agent: $ua") ;;
     page304) url=$base/; headers=(-H "User-Agent: $ua" -H "$gz" -H "If-None-Match: $etag") ;;
+    json) url=$base$json_target ;;
   esac
   before=$(cpu_ticks "$serve_pid")
   taskset -c 1 wrk -t1 -c64 -d"${duration}s" "${headers[@]}" "$url" > "$work/wrk.out" 2>&1 &
@@ -160,9 +166,9 @@ log() { echo "$@" | tee -a "$report"; }
 log "== the downloads page vs the redirect: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(uname -n), $(nproc) cores, kernel $(uname -r)"
 log "agentdl-serve: $serve ($("$serve" --version 2>/dev/null | head -n 1)), threads = 1, access_log off, anonymous callers of public channels"
 log "wrk -t1 -c64 keep-alive on core 1, the server on core 0; $rounds rounds of ${duration}s, order rotated, after a warm-up"
-log "bytes per response (head + body): redirect $redirect_head + $redirect_body, page (gzip) $page_head + $page_body, plain $plain_head + $plain_body, page304 $page304_head + $page304_body"
+log "bytes per response (head + body): redirect $redirect_head + $redirect_body, page (gzip) $page_head + $page_body, plain $plain_head + $plain_body, page304 $page304_head + $page304_body, json $json_head + $json_body"
 log "$(printf '%-9s %5s %12s %14s %8s' scenario round requests/s cpu_us/request wrk_cpu%)"
-scenarios=(redirect page plain page304)
+scenarios=(redirect page plain page304 json)
 for name in "${scenarios[@]}"; do run "$name" >/dev/null; : > "$work/$name"; done # warm-up
 for i in $(seq "$rounds"); do
   shift_by=$(( (i - 1) % ${#scenarios[@]} ))
@@ -178,7 +184,7 @@ for name in "${scenarios[@]}"; do
     "$(cut -d' ' -f2 "$work/$name" | median)" "$(cut -d' ' -f3 "$work/$name" | median)")"
 done
 r=$(cut -d' ' -f1 "$work/redirect" | median)
-for name in page plain page304; do
+for name in page plain page304 json; do
   p=$(cut -d' ' -f1 "$work/$name" | median)
   log "$(awk -v n="$name" -v p="$p" -v r="$r" 'BEGIN {
     x = p / r; printf "%s/redirect requests/s %.3fx (target >= 0.8x: %s)\n", n, x, (x >= 0.8) ? "met" : "missed" }')"
