@@ -70,30 +70,23 @@ access_log = "off"
 public_channels = ["stable", "latest"]
 CAT
   for minor in 3 2 1 0; do
-    cat <<CAT
-[[releases]]
-version = "1.8.$minor"
-channels = ["stable"]
-published_at = 2026-0$((minor + 6))-01T12:00:00Z
+    printf '[[releases]]\nversion = "1.8.%s"\nchannels = ["stable"]\npublished_at = 2026-0%s-01T12:00:00Z\n' \
+      "$minor" "$((minor + 6))"
+    # platform, arch, file name, the seed of its made-up sha256, its size but the last digit
+    while read -r platform arch file seed size; do
+      cat <<CAT
   [[releases.artifacts]]
-  platform = "windows"
-  arch = "x86_64"
-  path = "windows/1.8.$minor/ScalepadAgent-1.8.$minor.msi"
-  sha256 = "$(printf 'w%d' "$minor" | sha256sum | cut -d' ' -f1)"
-  size = 4821350$minor
-  [[releases.artifacts]]
-  platform = "macos"
-  arch = "arm64"
-  path = "macos/1.8.$minor/ScalepadAgent-1.8.$minor-arm64.pkg"
-  sha256 = "$(printf 'a%d' "$minor" | sha256sum | cut -d' ' -f1)"
-  size = 3984588$minor
-  [[releases.artifacts]]
-  platform = "macos"
-  arch = "x86_64"
-  path = "macos/1.8.$minor/ScalepadAgent-1.8.$minor-x86_64.pkg"
-  sha256 = "$(printf 'x%d' "$minor" | sha256sum | cut -d' ' -f1)"
-  size = 4194304$minor
+  platform = "$platform"
+  arch = "$arch"
+  path = "$platform/1.8.$minor/$file"
+  sha256 = "$(printf '%s%d' "$seed" "$minor" | sha256sum | cut -d' ' -f1)"
+  size = $size$minor
 CAT
+    done <<ROWS
+windows x86_64 ScalepadAgent-1.8.$minor.msi w 4821350
+macos arm64 ScalepadAgent-1.8.$minor-arm64.pkg a 3984588
+macos x86_64 ScalepadAgent-1.8.$minor-x86_64.pkg x 4194304
+ROWS
   done
 } > "$work/agentdl.toml"
 taskset -c 0 "$serve" --config "$work/agentdl.toml" 2>"$work/serve.err" &

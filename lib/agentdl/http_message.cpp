@@ -2,9 +2,8 @@
 #include <agentdl/output.hpp>
 
 #include <boost/url/authority_view.hpp>
+#include <boost/url/grammar/ci_string.hpp>
 
-#include <algorithm>
-#include <cctype>
 #include <charconv>
 #include <cstdint>
 #include <cstring>
@@ -161,8 +160,6 @@ ApiResponse transport_error(int status, std::string_view message)
   return response;
 }
 
-namespace {
-
 std::string_view trim_ows(std::string_view text)
 {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
@@ -174,13 +171,7 @@ std::string_view trim_ows(std::string_view text)
   return text;
 }
 
-bool equals_ignoring_case(std::string_view a, std::string_view b)
-{
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
+namespace {
 
 // Tells whether the parameters of an Accept-Encoding element (";q=0.5")
 // leave it acceptable: no q, or a q above 0.
@@ -215,7 +206,8 @@ bool accepts_gzip(std::string_view value)
     const auto coding = trim_ows(element.substr(0, semicolon));
     const auto parameters =
       semicolon == std::string_view::npos ? std::string_view() : element.substr(semicolon + 1);
-    if (equals_ignoring_case(coding, "gzip") || equals_ignoring_case(coding, "x-gzip")) {
+    if (boost::urls::grammar::ci_is_equal(coding, "gzip") ||
+        boost::urls::grammar::ci_is_equal(coding, "x-gzip")) {
       gzip = q_above_zero(parameters);
     } else if (coding == "*") {
       any = q_above_zero(parameters);

@@ -42,6 +42,9 @@ std::string_view reason_phrase(int status);
 // for a 500, whose message reveals nothing.
 ApiResponse transport_error(int status, std::string_view message);
 
+// Returns `text` without the spaces and tabs around it (RFC 9110's OWS).
+std::string_view trim_ows(std::string_view text);
+
 // Tells whether the Accept-Encoding value `value` accepts gzip (RFC 9110
 // section 12.5.3): "gzip", "x-gzip" or "*" listed with a q-value above 0.
 bool accepts_gzip(std::string_view value);

@@ -1,3 +1,4 @@
+#include <agentdl/http_message.hpp>
 #include <agentdl/location.hpp>
 #include <agentdl/mirror/files.hpp>
 #include <agentdl/utf8.hpp>
@@ -36,18 +37,6 @@ bool iequals(std::string_view a, std::string_view b)
     }
   }
   return true;
-}
-
-// Returns `text` without the spaces and tabs around it (RFC 9110's OWS).
-std::string_view trim(std::string_view text)
-{
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
-    text.remove_prefix(1);
-  }
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) {
-    text.remove_suffix(1);
-  }
-  return text;
 }
 
 // Returns the number `digits` spells, at most UINT64_MAX (a range past any
@@ -221,7 +210,7 @@ std::string_view opaque_tag(std::string_view tag)
 // strong ETag, or a date equal to Last-Modified.
 bool if_range_holds(std::string_view value, std::string_view etag, std::int64_t modified)
 {
-  value = trim(value);
+  value = trim_ows(value);
   if (value.starts_with('"') || value.starts_with("W/")) {
     return value == etag; // the strong comparison: a weak tag never matches
   }
@@ -326,7 +315,7 @@ std::optional<std::int64_t> parse_http_date(std::string_view text)
 
 bool none_match_matches(std::string_view list, std::string_view etag)
 {
-  if (trim(list) == "*") {
+  if (trim_ows(list) == "*") {
     return true;
   }
   const auto ours = opaque_tag(etag);
@@ -352,7 +341,7 @@ bool none_match_matches(std::string_view list, std::string_view etag)
       return true;
     }
     rest.remove_prefix(close + 1);
-    const auto after = trim(rest);
+    const auto after = trim_ows(rest);
     if (!after.empty() && after.front() != ',') {
       return false;
     }
@@ -370,7 +359,7 @@ RangeChoice select_range(std::string_view range, std::uint64_t size)
   auto rest = range.substr(equals + 1);
   while (true) {
     const auto comma = rest.find(',');
-    const auto element = trim(rest.substr(0, comma));
+    const auto element = trim_ows(rest.substr(0, comma));
     if (!element.empty()) {
       if (spec) {
         return whole; // several ranges: the whole file, not multipart/byteranges
@@ -487,7 +476,7 @@ FileAnswer answer_file(std::string_view path,
   if (conditions.if_none_match) {
     not_modified = none_match_matches(*conditions.if_none_match, etag);
   } else if (conditions.if_modified_since) {
-    const auto since = parse_http_date(trim(*conditions.if_modified_since));
+    const auto since = parse_http_date(trim_ows(*conditions.if_modified_since));
     not_modified = since && modified <= *since;
   }
   if (not_modified) {
