@@ -2,6 +2,7 @@
 // This file parses the command line, loads the catalog, and has the single
 // top-level catch; the transport starts at run_server (server.cpp).
 
+#include "catalog_poller.hpp"
 #include "server.hpp"
 #include "state.hpp"
 
@@ -42,14 +43,24 @@ int serve_main(int argc, char** argv)
   };
   app.set_version_flag("--version", k_version);
   std::optional<std::string> config;
+  std::optional<std::string> catalog_url;
   std::vector<std::string> listen;
   bool check = false;
+  auto* config_option =
+    app
+      .add_option("--config",
+                  config,
+                  "Catalog file (default: the first of $AGENTDL_CONFIG, ./agentdl.toml, "
+                  "$XDG_CONFIG_HOME/agentdl/agentdl.toml, /etc/agentdl/agentdl.toml)")
+      ->type_name("FILE");
   app
-    .add_option("--config",
-                config,
-                "Catalog file (default: the first of $AGENTDL_CONFIG, ./agentdl.toml, "
-                "$XDG_CONFIG_HOME/agentdl/agentdl.toml, /etc/agentdl/agentdl.toml)")
-    ->type_name("FILE");
+    .add_option("--catalog-url",
+                catalog_url,
+                "Fetch the catalog from https://..., http://... or s3://BUCKET/KEY (AWS_* "
+                "variables) and poll it every [server] catalog_poll; the last good copy is kept "
+                "in $STATE_DIRECTORY, else $XDG_STATE_HOME/agentdl, else ~/.local/state/agentdl")
+    ->type_name("URL")
+    ->excludes(config_option);
   app
     .add_option(
       "--listen",
@@ -79,11 +90,6 @@ int serve_main(int argc, char** argv)
     print_error(ready.error().message);
     return exit_code(ready.error().code);
   }
-  const auto path = agentdl::find_catalog(config);
-  if (!path) {
-    print_error(path.error().message);
-    return exit_code(Errc::config);
-  }
   agentdl::LoadOptions options;
   std::vector<agentdl::ListenAddress> addresses;
   for (const auto& text : listen) {
@@ -97,7 +103,46 @@ int serve_main(int argc, char** argv)
   if (!listen.empty()) {
     options.listen = listen; // --listen replaces [server] listen, in every load
   }
-  auto catalog = agentdl::load_catalog(*path, options);
+
+  // The catalog, and what a reload loads: its file, or the store's copy.
+  std::string source;
+  std::unique_ptr<agentdl::serve::CatalogPoller> poller;
+  agentdl::serve::CatalogLoader loader;
+  agentdl::Expected<agentdl::Catalog> catalog = agentdl::fail(Errc::internal, "not loaded");
+  if (catalog_url) {
+    auto where = agentdl::fetch::parse_catalog_url(*catalog_url, agentdl::process_getenv);
+    if (!where) {
+      print_error(where.error().message);
+      return exit_code(where.error().code);
+    }
+    source = agentdl::fetch::display_url(where->given);
+    auto folder = agentdl::state_folder(agentdl::process_getenv);
+    if (!folder) {
+      print_error(folder.error().message);
+      return exit_code(Errc::config);
+    }
+    // Relative paths in a fetched catalog start where its copy is kept.
+    options.folder = *folder;
+    auto made = agentdl::serve::CatalogPoller::create(std::move(*where), std::move(*folder));
+    if (!made) {
+      print_error(made.error().message);
+      return exit_code(Errc::config);
+    }
+    poller = std::move(*made);
+    catalog = check ? poller->check(options) : poller->load_first(options);
+    loader = poller->loader();
+  } else {
+    const auto path = agentdl::find_catalog(config);
+    if (!path) {
+      print_error(path.error().message);
+      return exit_code(Errc::config);
+    }
+    source = path->string();
+    catalog = agentdl::load_catalog(*path, options);
+    loader = [path = *path](const agentdl::LoadOptions& again) {
+      return agentdl::load_catalog(path, again);
+    };
+  }
   if (!catalog) {
     print_error(catalog.error().message);
     return exit_code(Errc::config);
@@ -114,7 +159,7 @@ int serve_main(int argc, char** argv)
     return exit_code(Errc::config);
   }
   if (check) {
-    fmt::print("{}: ok ({} releases)\n", path->string(), (*served)->catalog().releases.size());
+    fmt::print("{}: ok ({} releases)\n", source, (*served)->catalog().releases.size());
     return EXIT_SUCCESS;
   }
 
@@ -127,8 +172,16 @@ int serve_main(int argc, char** argv)
   // A client or log reader that goes away must not kill the server.
   std::signal(SIGPIPE, SIG_IGN);
   agentdl::serve::State state(
-    path->string(), std::move(*served), std::move(*log_file), std::move(options));
-  return agentdl::serve::run_server(state, addresses);
+    std::move(loader), std::move(*served), std::move(*log_file), std::move(options));
+  agentdl::serve::SignalHooks hooks;
+  if (poller) {
+    poller->run(state);
+    hooks.reload = [&] { return poller->reload(state); };
+    hooks.drain = [&] { poller->stop(); };
+  }
+  const int status = agentdl::serve::run_server(state, addresses, hooks);
+  poller.reset(); // stopped before the state it swaps catalogs into
+  return status;
 }
 
 } // namespace

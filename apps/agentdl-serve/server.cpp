@@ -59,7 +59,7 @@ std::optional<tcp::endpoint> resolve_endpoint(net::io_context& ioc,
 
 } // namespace
 
-int run_server(State& state, const std::vector<ListenAddress>& listen)
+int run_server(State& state, const std::vector<ListenAddress>& listen, const SignalHooks& hooks)
 {
   const auto& settings = state.start_settings();
   const auto threads =
@@ -142,7 +142,7 @@ int run_server(State& state, const std::vector<ListenAddress>& listen)
     signals.async_wait(on_signal); // every signal is ours, a second SIGTERM too
     if (signal == SIGHUP) {
       // Loading may take a while on a large catalog; the workers go on serving.
-      const auto report = state.reload();
+      const auto report = hooks.reload ? hooks.reload() : state.reload();
       if (!report) {
         log_error(
           fmt::format("reload failed, still serving the previous catalog: {}", report.error()));
@@ -174,6 +174,9 @@ int run_server(State& state, const std::vector<ListenAddress>& listen)
     const auto drain_timeout = state.drain_timeout();
     log_error(fmt::format("{}: draining connections (up to {})", name, drain_timeout));
     state.start_draining();
+    if (hooks.drain) {
+      hooks.drain();
+    }
     drain_all();
     drain_deadline = Clock::now() + drain_timeout;
     check_drained();

@@ -7,13 +7,27 @@
 
 #include <agentdl/catalog.hpp>
 
+#include <expected>
+#include <functional>
+#include <string>
 #include <vector>
 
 namespace agentdl::serve {
 
+// What the signals do besides the server's own work: --catalog-url's poller.
+struct SignalHooks
+{
+  // SIGHUP's reload in place of state.reload(), when set.
+  std::function<std::expected<ReloadReport, std::string>()> reload;
+  // Called when SIGTERM or SIGINT starts the drain.
+  std::function<void()> drain;
+};
+
 // Binds every address of `listen`, then serves until SIGTERM or SIGINT has
 // drained the connections. Returns the exit code: 0 after a drain, 5 if an
 // address cannot be bound (with the reason on stderr).
-int run_server(State& state, const std::vector<ListenAddress>& listen);
+int run_server(State& state,
+               const std::vector<ListenAddress>& listen,
+               const SignalHooks& hooks = {});
 
 } // namespace agentdl::serve

@@ -54,11 +54,11 @@ LogFile::~LogFile()
   }
 }
 
-State::State(std::string config_path,
+State::State(CatalogLoader loader,
              std::shared_ptr<const Served> served,
              std::shared_ptr<LogFile> access_log,
              LoadOptions load_options)
-  : m_config_path(std::move(config_path))
+  : m_loader(std::move(loader))
   , m_load_options(std::move(load_options))
   , m_served(std::move(served))
   , m_start_settings(m_served.load()->catalog().server)
@@ -111,10 +111,10 @@ std::expected<void, std::string> State::set_bound_address(std::string address)
   return {};
 }
 
-std::expected<ReloadReport, std::string> State::reload()
+std::expected<ReloadReport, std::string> State::reload(const CatalogLoader& load)
 {
   std::lock_guard lock(m_reload_mutex);
-  auto loaded = load_catalog(m_config_path, m_load_options);
+  auto loaded = load(m_load_options);
   if (!loaded) {
     m_metrics.count_reload(false);
     return std::unexpected(loaded.error().message);

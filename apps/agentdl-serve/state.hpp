@@ -15,6 +15,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <expected>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -88,12 +89,16 @@ struct ReloadReport
   std::vector<std::string> need_restart; // keys that changed but apply only after a restart
 };
 
+// Loads the catalog again, with the options it was first loaded with: from
+// its file, or for --catalog-url from the text last fetched.
+using CatalogLoader = std::function<Expected<Catalog>(const LoadOptions& options)>;
+
 class State
 {
 public:
   // `load_options` are those the catalog was loaded with (--listen), used
-  // again by every reload.
-  State(std::string config_path,
+  // again by every reload; `loader` is what a reload (SIGHUP) loads.
+  State(CatalogLoader loader,
         std::shared_ptr<const Served> served,
         std::shared_ptr<LogFile> access_log,
         LoadOptions load_options);
@@ -118,13 +123,16 @@ public:
   // /files/ would change; on failure keeps the current one and says why.
   std::expected<void, std::string> set_bound_address(std::string address);
 
-  // Loads the catalog file again and swaps it in with the [server] settings
+  // Loads the catalog again and swaps it in with the [server] settings
   // that can change without a restart (timeouts, max_connections,
   // access_log, metrics; api_prefix, public_url and [mirror] root come with
   // the catalog). A root that cannot be opened rejects the reload.
   // The access log file is reopened, so that a rotated log gets a new file.
   // On failure nothing changes and the error says why.
-  std::expected<ReloadReport, std::string> reload();
+  std::expected<ReloadReport, std::string> reload() { return reload(m_loader); }
+
+  // Swaps in what `load` loads, as reload() does: a catalog fetched anew.
+  std::expected<ReloadReport, std::string> reload(const CatalogLoader& load);
 
   // Tells whether requests are logged ([server] access_log is not "off").
   bool logging() const { return m_logging.load(std::memory_order_relaxed); }
@@ -160,7 +168,7 @@ private:
   void apply(const ServerSettings& settings);
   void write_log_lines();
 
-  std::string m_config_path;
+  CatalogLoader m_loader;
   LoadOptions m_load_options;
   std::atomic<std::shared_ptr<const Served>> m_served;
   std::atomic<std::uint64_t> m_served_generation{ 0 };

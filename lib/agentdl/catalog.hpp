@@ -164,10 +164,11 @@ struct MirrorSettings
 
 struct Catalog
 {
-  std::string source;                                                // the file name, as given
-  std::optional<ChannelId> default_channel;                          // absent: channel is required
-  std::vector<Platform> platforms;                                   // sorted by name
-  std::vector<std::string> archs;                                    // every declared arch, sorted
+  std::string source;                       // the file name, as given
+  std::filesystem::path folder;             // where its relative paths start (LoadOptions::folder)
+  std::optional<ChannelId> default_channel; // absent: channel is required
+  std::vector<Platform> platforms;          // sorted by name
+  std::vector<std::string> archs;           // every declared arch, sorted
   std::vector<std::pair<std::string, std::string>> platform_aliases; // sorted by alias
   std::vector<std::pair<std::string, std::string>> arch_aliases;     // sorted by alias
   // The aliases the file declares itself, without the built-in ones (sorted).
@@ -220,6 +221,9 @@ struct LoadOptions
   // The first address the daemon bound, "127.0.0.1:38211" (port 0 made real):
   // public_url's default, when the file sets none, instead of the first listen.
   std::string bound_address{};
+  // The folder a relative secret_file or [mirror] root is found in; empty:
+  // the folder of the source file. A catalog fetched by URL has none.
+  std::filesystem::path folder{};
 };
 
 // Parses catalog `text`; `source_name` is used in error messages

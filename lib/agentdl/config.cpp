@@ -20,6 +20,20 @@ std::vector<std::filesystem::path> default_catalog_paths(const GetEnv& getenv)
   return paths;
 }
 
+Expected<std::filesystem::path> state_folder(const GetEnv& getenv)
+{
+  if (const auto systemd = getenv("STATE_DIRECTORY"); systemd && !systemd->empty()) {
+    return std::filesystem::path(systemd->substr(0, systemd->find(':')));
+  }
+  if (const auto xdg = getenv("XDG_STATE_HOME"); xdg && !xdg->empty()) {
+    return std::filesystem::path(*xdg) / "agentdl";
+  }
+  if (const auto home = getenv("HOME"); home && !home->empty()) {
+    return std::filesystem::path(*home) / ".local" / "state" / "agentdl";
+  }
+  return fail(Errc::config, "no folder for the state: set STATE_DIRECTORY, XDG_STATE_HOME or HOME");
+}
+
 Expected<std::filesystem::path> find_catalog(const std::optional<std::string>& flag,
                                              const GetEnv& getenv,
                                              const FileExists& exists)

@@ -34,6 +34,13 @@ Expected<std::filesystem::path> find_catalog(const std::optional<std::string>& f
 // environment and the real filesystem (a directory is not a catalog file).
 Expected<std::filesystem::path> find_catalog(const std::optional<std::string>& flag);
 
+// Returns the folder agentdl-serve keeps its state in (the last good copy
+// of a catalog fetched by URL): the first of $STATE_DIRECTORY's
+// colon-separated folders (systemd's StateDirectory=), else
+// $XDG_STATE_HOME/agentdl, else ~/.local/state/agentdl. Fails with
+// Errc::config when none of these variables is set.
+Expected<std::filesystem::path> state_folder(const GetEnv& getenv);
+
 // Reads the real process environment.
 std::optional<std::string> process_getenv(std::string_view name);
 

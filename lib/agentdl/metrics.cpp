@@ -57,7 +57,8 @@ std::string Metrics::render() const
   out += fmt::format("agentdl_request_duration_seconds_sum {}\n",
                      static_cast<double>(m_latency_sum_ns.load(std::memory_order_relaxed)) / 1e9);
   out += fmt::format("agentdl_request_duration_seconds_count {}\n", cumulative);
-  out += fmt::format("# HELP agentdl_catalog_reloads_total Catalog reloads (SIGHUP), by result.\n"
+  out += fmt::format("# HELP agentdl_catalog_reloads_total Catalog reloads (SIGHUP, or a new "
+                     "catalog polled from --catalog-url), by result.\n"
                      "# TYPE agentdl_catalog_reloads_total counter\n"
                      "agentdl_catalog_reloads_total{{result=\"ok\"}} {}\n"
                      "agentdl_catalog_reloads_total{{result=\"error\"}} {}\n",

@@ -22,6 +22,7 @@ struct ServerSettings
   std::chrono::seconds header_timeout{ 10 };
   std::chrono::seconds idle_timeout{ 75 };
   std::chrono::seconds drain_timeout{ 10 };
+  std::chrono::seconds catalog_poll{ 30 }; // --catalog-url: how often the store is asked
   std::size_t max_connections = 10'000;
   std::string access_log = "-";
   bool metrics = true;

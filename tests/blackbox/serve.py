@@ -307,9 +307,12 @@ class ServeTestCase(unittest.TestCase):
             f.write(textwrap.dedent(text).lstrip("\n") if dedent else text)
         return path
 
-    def run_serve(self, *args, timeout=10):
-        """Runs agentdl-serve to completion (for --check); returns the CompletedProcess."""
-        return subprocess.run([AGENTDL_SERVE, *args], cwd=self.tmp, env=self.env(),
+    def run_serve(self, *args, timeout=10, env_extra=None):
+        """Runs agentdl-serve to completion (for --check), with the variables of
+        `env_extra` added to its environment; returns the CompletedProcess."""
+        env = self.env()
+        env.update(env_extra or {})
+        return subprocess.run([AGENTDL_SERVE, *args], cwd=self.tmp, env=env,
                               stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
 
     def env(self):
@@ -318,7 +321,8 @@ class ServeTestCase(unittest.TestCase):
         return env
 
     def spawn(self, config, *args, name="serve", preexec_fn=None, env=None, wrapper=()):
-        """Starts agentdl-serve without waiting for it, with the variables of `env`
+        """Starts agentdl-serve without waiting for it (on catalog file `config`, or
+        with None on what `args` say, --catalog-url), with the variables of `env`
         added to its environment, under the command `wrapper` if given (strace, say);
         returns the Daemon."""
         stdout_path = self.path(f"{name}.stdout")
@@ -326,7 +330,8 @@ class ServeTestCase(unittest.TestCase):
         child_env = self.env()
         child_env.update(env or {})
         with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
-            proc = subprocess.Popen([*wrapper, AGENTDL_SERVE, "--config", config, *args],
+            source = ["--config", config] if config is not None else []
+            proc = subprocess.Popen([*wrapper, AGENTDL_SERVE, *source, *args],
                                     cwd=self.tmp,
                                     env=child_env, stdin=subprocess.DEVNULL, stdout=out,
                                     stderr=err, preexec_fn=preexec_fn)

@@ -155,6 +155,7 @@ TEST_CASE("catalog: defaults")
   CHECK(catalog.server.header_timeout == std::chrono::seconds(10));
   CHECK(catalog.server.idle_timeout == std::chrono::seconds(75));
   CHECK(catalog.server.drain_timeout == std::chrono::seconds(10));
+  CHECK(catalog.server.catalog_poll == std::chrono::seconds(30));
   CHECK(catalog.server.max_connections == 10000);
   CHECK(catalog.auth.mode == agentdl::AuthMode::required);
   CHECK(catalog.storage.signing == agentdl::Signing::none);
@@ -399,6 +400,7 @@ threads = 4
 header_timeout = "5s"
 idle_timeout = "2m"
 drain_timeout = "1h"
+catalog_poll = "5m"
 max_connections = 100
 access_log = "off"
 metrics = false
@@ -419,6 +421,7 @@ channels = ["*"]
   CHECK(catalog.server.header_timeout == std::chrono::seconds(5));
   CHECK(catalog.server.idle_timeout == std::chrono::seconds(120));
   CHECK(catalog.server.drain_timeout == std::chrono::seconds(3600));
+  CHECK(catalog.server.catalog_poll == std::chrono::seconds(300));
   CHECK(catalog.server.max_connections == 100);
   CHECK(catalog.server.access_log == "off");
   CHECK_FALSE(catalog.server.metrics);
@@ -936,6 +939,17 @@ TEST_CASE("catalog: signed locations, their settings and secrets")
             "expires=1700000900&sig=" +
               agentdl::hmac_link_signature("older-secret", "/agent/a.msi", 1700000900),
             k_now) == agentdl::LinkCheck::valid);
+
+    // A relative secret_file is found in the catalog's folder, or in the one
+    // the options give (a catalog fetched by URL: the state folder).
+    auto in_folder = aws;
+    in_folder.folder = dir;
+    const auto relative =
+      parse(signed_catalog(base + "signing = \"hmac\"\nsecret_file = \"secrets\"\n"), in_folder);
+    REQUIRE_MESSAGE(relative.has_value(), relative.error().message);
+    CHECK(relative->folder == dir);
+    CHECK(signing_error(base + "signing = \"hmac\"\nsecret_file = \"secrets\"\n", aws) ==
+          "t.toml:7:15: cannot read secret_file \"secrets\": No such file or directory");
 
     const auto rotated = parse(signed_catalog(base + "signing = \"hmac\"\nsecret_env = "
                                                      "\"LINK_SECRET\"\nprevious_secret_env = "

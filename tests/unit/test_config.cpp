@@ -72,3 +72,23 @@ TEST_CASE("config: a missing --config file is still the answer (its load fails l
   env.files = { "./agentdl.toml" };
   CHECK(env.find() == "./agentdl.toml"); // an empty AGENTDL_CONFIG counts as unset
 }
+
+TEST_CASE("config: the state folder follows systemd, then XDG, then HOME")
+{
+  const auto folder = [](std::map<std::string, std::string> vars) {
+    FakeEnv env;
+    env.vars = std::move(vars);
+    auto found = agentdl::state_folder(env.getenv());
+    return found ? found->string() : "error: " + found.error().message;
+  };
+  CHECK(folder({ { "STATE_DIRECTORY", "/var/lib/agentdl" },
+                 { "XDG_STATE_HOME", "/x" },
+                 { "HOME", "/home/u" } }) == "/var/lib/agentdl");
+  // systemd lists every StateDirectory= folder; the first is ours.
+  CHECK(folder({ { "STATE_DIRECTORY", "/var/lib/agentdl:/var/lib/other" } }) == "/var/lib/agentdl");
+  CHECK(folder({ { "STATE_DIRECTORY", "" }, { "XDG_STATE_HOME", "/x" }, { "HOME", "/home/u" } }) ==
+        "/x/agentdl");
+  CHECK(folder({ { "HOME", "/home/u" } }) == "/home/u/.local/state/agentdl");
+  CHECK(folder({}) ==
+        "error: no folder for the state: set STATE_DIRECTORY, XDG_STATE_HOME or HOME");
+}

@@ -18,6 +18,11 @@ namespace {
 // nothing to gain over one parse.
 constexpr std::size_t k_min_blocks = 3;
 
+std::filesystem::path catalog_folder(std::string_view source_name, const LoadOptions& options)
+{
+  return options.folder.empty() ? std::filesystem::path(source_name).parent_path() : options.folder;
+}
+
 void load_default_channel(const TomlReader& in, const toml::table& root, Catalog& catalog)
 {
   if (const auto* node = root.get("default_channel")) {
@@ -88,6 +93,7 @@ std::optional<Expected<Catalog>> parse_blocks(const std::vector<Block>& blocks,
   }
   Catalog catalog;
   catalog.source = std::string(source_name);
+  catalog.folder = catalog_folder(source_name, options);
   try {
     const auto channel_nodes = load_before_releases(in, head, catalog, options);
     catalog.releases.reserve(blocks.size() - 1);
@@ -129,6 +135,7 @@ Expected<Catalog> parse_whole(std::string_view text,
   }
   Catalog catalog;
   catalog.source = std::string(source_name);
+  catalog.folder = catalog_folder(source_name, options);
   try {
     const auto channel_nodes = load_before_releases(in, root, catalog, options);
     if (const auto* releases = root.get("releases")) {

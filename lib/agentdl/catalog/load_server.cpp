@@ -36,6 +36,7 @@ void load_server(const TomlReader& in,
                   "header_timeout",
                   "idle_timeout",
                   "drain_timeout",
+                  "catalog_poll",
                   "max_connections",
                   "access_log",
                   "metrics" });
@@ -83,6 +84,8 @@ void load_server(const TomlReader& in,
     read_duration(in, *table, "idle_timeout", "idle_timeout", server.idle_timeout);
   server.drain_timeout =
     read_duration(in, *table, "drain_timeout", "drain_timeout", server.drain_timeout);
+  server.catalog_poll =
+    read_duration(in, *table, "catalog_poll", "catalog_poll", server.catalog_poll);
   server.max_connections =
     static_cast<std::size_t>(in.optional_int(*table, "max_connections", "max_connections", 1)
                                .value_or(static_cast<std::int64_t>(server.max_connections)));

@@ -37,16 +37,16 @@ std::string required_env(const TomlReader& in,
   return *value;
 }
 
-// Returns the secrets in the file `path` (relative to the catalog's folder),
-// one per line; blank lines are skipped.
+// Returns the secrets in the file `path` (relative to `catalog_folder`), one
+// per line; blank lines are skipped.
 std::vector<std::string> read_secret_file(const TomlReader& in,
                                           const toml::node& node,
                                           const std::string& path,
-                                          std::string_view catalog_source)
+                                          const std::filesystem::path& catalog_folder)
 {
   auto full = std::filesystem::path(path);
   if (full.is_relative()) {
-    full = std::filesystem::path(catalog_source).parent_path() / full;
+    full = catalog_folder / full;
   }
   std::error_code ec;
   if (std::filesystem::is_directory(full, ec)) {
@@ -80,7 +80,7 @@ std::vector<std::string> read_secrets(const TomlReader& in,
                                       const toml::table& table,
                                       const StorageSettings& storage,
                                       const GetEnv& getenv,
-                                      std::string_view catalog_source)
+                                      const std::filesystem::path& catalog_folder)
 {
   const auto* env = table.get("secret_env");
   const auto* file = table.get("secret_file");
@@ -98,7 +98,7 @@ std::vector<std::string> read_secrets(const TomlReader& in,
   }
   std::vector<std::string> secrets;
   if (file) {
-    secrets = read_secret_file(in, *file, storage.secret_file, catalog_source);
+    secrets = read_secret_file(in, *file, storage.secret_file, catalog_folder);
   } else {
     secrets.push_back(required_env(in, *env, getenv, storage.secret_env, "secret_env"));
   }
@@ -113,7 +113,7 @@ void make_signer(const TomlReader& in,
                  const toml::table& table,
                  StorageSettings& storage,
                  const GetEnv& getenv,
-                 std::string_view catalog_source,
+                 const std::filesystem::path& catalog_folder,
                  const std::string& public_url)
 {
   const auto* expires_node = table.get("expires");
@@ -171,7 +171,7 @@ void make_signer(const TomlReader& in,
       if (const auto* node = table.get("s3")) {
         in.fail_at(*node, "[storage.s3] is for signing = \"s3\"");
       }
-      auto secrets = read_secrets(in, table, storage, getenv, catalog_source);
+      auto secrets = read_secrets(in, table, storage, getenv, catalog_folder);
       storage.signer = make_nginx_secure_link_signer(std::move(secrets.front()), storage.expires);
       return;
     }
@@ -179,7 +179,7 @@ void make_signer(const TomlReader& in,
       if (const auto* node = table.get("s3")) {
         in.fail_at(*node, "[storage.s3] is for signing = \"s3\"");
       }
-      auto secrets = read_secrets(in, table, storage, getenv, catalog_source);
+      auto secrets = read_secrets(in, table, storage, getenv, catalog_folder);
       storage.link_verifier = std::make_shared<const HmacVerifier>(secrets);
       storage.signer = make_hmac_signer(std::move(secrets), storage.expires, public_url);
       return;
@@ -260,7 +260,7 @@ void load_storage(const TomlReader& in,
       in.optional_bool(*s3, "content_disposition", "content_disposition").value_or(false);
   }
   const auto getenv = options.getenv ? options.getenv : GetEnv(process_getenv);
-  make_signer(in, *table, storage, getenv, catalog.source, catalog.server.public_url);
+  make_signer(in, *table, storage, getenv, catalog.folder, catalog.server.public_url);
 }
 
 void load_mirror(const TomlReader& in, const toml::table& root, Catalog& catalog)
@@ -285,7 +285,7 @@ void load_mirror(const TomlReader& in, const toml::table& root, Catalog& catalog
   // folder the daemon was started from. Absolute, so that messages say
   // which folder it is; not normalized, since ".." after a symbolic link is
   // not where a textual ".." removal would point.
-  mirror.root_path = std::filesystem::path(catalog.source).parent_path() / mirror.root;
+  mirror.root_path = catalog.folder / mirror.root;
   std::error_code ec;
   if (auto absolute = std::filesystem::absolute(mirror.root_path, ec); !ec) {
     mirror.root_path = std::move(absolute);

@@ -111,6 +111,7 @@ Outcome transfer(HttpClient& client,
     .follow = Follow::yes,
     .bearer_token = wanted.bearer_token,
     .range_from = from > 0 ? std::optional(from) : std::nullopt,
+    .if_none_match = std::nullopt,
     .secret_query = true,
   };
   auto response = client.perform(request, &sink, &on_progress);

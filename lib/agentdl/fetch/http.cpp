@@ -350,6 +350,10 @@ std::expected<HttpResponse, TransferFailure> HttpClient::perform_hop(
     const auto line = fmt::format("Authorization: Bearer {}", *token);
     headers.reset(api.slist_append(headers.release(), line.c_str()));
   }
+  if (request.if_none_match) {
+    const auto line = fmt::format("If-None-Match: {}", *request.if_none_match);
+    headers.reset(api.slist_append(headers.release(), line.c_str()));
+  }
 
   api.easy_reset(easy);
   api.easy_setopt(easy, CURLOPT_URL, url.c_str());

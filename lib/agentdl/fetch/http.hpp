@@ -43,7 +43,8 @@ struct HttpRequest
   // Sent to `url`, and to each redirect on `url`'s origin until the chain
   // leaves it: never again after that, even to a hop that comes back.
   std::optional<std::string> bearer_token;
-  std::optional<std::uint64_t> range_from; // asks for bytes from here on
+  std::optional<std::uint64_t> range_from;  // asks for bytes from here on
+  std::optional<std::string> if_none_match; // sent as If-None-Match (an ETag)
   bool secret_query = false; // the query may hold a signature: keep it out of messages
 };
 

@@ -91,6 +91,7 @@ HttpRequest api_request(const Server& server, std::string url)
     .follow = Follow::no,
     .bearer_token = server.token,
     .range_from = std::nullopt,
+    .if_none_match = std::nullopt,
     .secret_query = false,
   };
 }

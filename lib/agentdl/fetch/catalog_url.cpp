@@ -1,0 +1,211 @@
+#include <agentdl/fetch/catalog_url.hpp>
+
+#include <boost/url/encode.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
+#include <fmt/format.h>
+
+#include <chrono>
+#include <span>
+
+namespace agentdl::fetch {
+
+namespace {
+
+// A presigned URL lives only for the request it is made for.
+constexpr std::chrono::seconds k_presign_expiry{ 60 };
+
+std::string env_or(const GetEnv& getenv, std::string_view name, std::string fallback = {})
+{
+  auto value = getenv(name);
+  return value && !value->empty() ? std::move(*value) : std::move(fallback);
+}
+
+// Tells whether `bucket` can be a host name label, as virtual-host style needs.
+bool dns_compatible(std::string_view bucket)
+{
+  for (const char c : bucket) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
+      return false;
+    }
+  }
+  return bucket.front() != '-' && bucket.back() != '-';
+}
+
+Expected<CatalogUrl> parse_s3(std::string_view text, const GetEnv& getenv)
+{
+  const auto fail_usage = [&](std::string_view why) {
+    return fail(Errc::usage, fmt::format("--catalog-url \"{}\" {}", text, why));
+  };
+  const auto rest = text.substr(5); // after "s3://"
+  const auto slash = rest.find('/');
+  const auto bucket = rest.substr(0, slash);
+  const auto key = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+  if (bucket.empty() || key.empty()) {
+    return fail_usage("must name a bucket and a key: s3://BUCKET/KEY");
+  }
+  // S3's rules for names: 3 to 63 of a-z, 0-9, '.', '-' (and, for old
+  // buckets, capitals and '_', which only path style can reach).
+  const bool valid_bucket =
+    bucket.size() >= 3 && bucket.size() <= 63 &&
+    bucket.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") ==
+      std::string_view::npos;
+  if (!valid_bucket) {
+    return fail_usage(fmt::format("has an invalid bucket name \"{}\"", bucket));
+  }
+
+  CatalogUrl where;
+  where.given = std::string(text);
+  S3Signing signing;
+  signing.access_key_id = env_or(getenv, "AWS_ACCESS_KEY_ID");
+  signing.secret_access_key = env_or(getenv, "AWS_SECRET_ACCESS_KEY");
+  signing.session_token = env_or(getenv, "AWS_SESSION_TOKEN");
+  signing.region = env_or(getenv, "AWS_REGION", env_or(getenv, "AWS_DEFAULT_REGION", "us-east-1"));
+  signing.expires = k_presign_expiry;
+  if (signing.access_key_id.empty() || signing.secret_access_key.empty()) {
+    return fail_usage("needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment");
+  }
+
+  const auto encoded_key =
+    boost::urls::encode(key, boost::urls::unreserved_chars + '/', boost::urls::encoding_opts{});
+  std::string endpoint = env_or(getenv, "AWS_ENDPOINT_URL_S3");
+  where.endpoint_setting = "AWS_ENDPOINT_URL_S3";
+  if (endpoint.empty()) {
+    endpoint = env_or(getenv, "AWS_ENDPOINT_URL");
+    where.endpoint_setting = "AWS_ENDPOINT_URL";
+  }
+  if (endpoint.empty()) {
+    where.endpoint_setting.clear();
+    where.url =
+      dns_compatible(bucket)
+        ? fmt::format("https://{}.s3.{}.amazonaws.com/{}", bucket, signing.region, encoded_key)
+        : fmt::format("https://s3.{}.amazonaws.com/{}/{}", signing.region, bucket, encoded_key);
+    where.s3 = std::move(signing);
+    return where;
+  }
+  const auto parsed = boost::urls::parse_absolute_uri(endpoint);
+  if (!parsed || (parsed->scheme() != "http" && parsed->scheme() != "https") ||
+      parsed->encoded_host().empty() || parsed->has_query() || parsed->has_userinfo()) {
+    return fail(Errc::usage,
+                fmt::format("{} \"{}\" must be an http(s) URL such as http://127.0.0.1:9000",
+                            where.endpoint_setting,
+                            endpoint));
+  }
+  std::string path(parsed->encoded_path());
+  while (!path.empty() && path.back() == '/') {
+    path.pop_back();
+  }
+  const std::string port = parsed->has_port() ? fmt::format(":{}", parsed->port()) : "";
+  const auto host_type = parsed->host_type();
+  const bool ip = host_type == boost::urls::host_type::ipv4 ||
+                  host_type == boost::urls::host_type::ipv6 ||
+                  host_type == boost::urls::host_type::ipvfuture;
+  if (ip || !dns_compatible(bucket)) {
+    where.url = fmt::format("{}://{}{}/{}/{}",
+                            parsed->scheme(),
+                            parsed->encoded_host_and_port(),
+                            path,
+                            bucket,
+                            encoded_key);
+  } else {
+    where.url = fmt::format("{}://{}.{}{}{}/{}",
+                            parsed->scheme(),
+                            bucket,
+                            parsed->encoded_host(),
+                            port,
+                            path,
+                            encoded_key);
+  }
+  where.s3 = std::move(signing);
+  return where;
+}
+
+// Returns S3's error code in an XML error body ("SignatureDoesNotMatch"), if any.
+std::string_view s3_error_code(std::string_view body)
+{
+  const auto open = body.find("<Code>");
+  const auto close = body.find("</Code>");
+  if (open == std::string_view::npos || close == std::string_view::npos || close < open) {
+    return {};
+  }
+  const auto code = body.substr(open + 6, close - open - 6);
+  if (code.size() > 64 ||
+      code.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") !=
+        std::string_view::npos) {
+    return {};
+  }
+  return code;
+}
+
+} // namespace
+
+Expected<CatalogUrl> parse_catalog_url(std::string_view text, const GetEnv& getenv)
+{
+  if (text.starts_with("s3://")) {
+    return parse_s3(text, getenv);
+  }
+  const auto parsed = boost::urls::parse_absolute_uri(text);
+  if (!parsed || (parsed->scheme() != "http" && parsed->scheme() != "https") ||
+      parsed->encoded_host().empty()) {
+    return fail(
+      Errc::usage,
+      fmt::format("--catalog-url \"{}\" must be an https://, http:// or s3://BUCKET/KEY URL",
+                  display_url(text)));
+  }
+  CatalogUrl where;
+  where.given = std::string(text);
+  where.url = std::string(parsed->buffer());
+  return where;
+}
+
+Expected<FetchedCatalog> fetch_catalog(HttpClient& client,
+                                       const CatalogUrl& where,
+                                       std::string_view etag)
+{
+  const auto shown = display_url(where.given);
+  HttpRequest request;
+  request.url = where.s3
+                  ? make_s3_signer(*where.s3)->sign(where.url, std::chrono::system_clock::now()).url
+                  : where.url;
+  // A presigned URL signs one host: a redirect could not be followed with it.
+  request.follow = where.s3 ? Follow::no : Follow::yes;
+  request.secret_query = true;
+  if (!etag.empty()) {
+    request.if_none_match = std::string(etag);
+  }
+  std::string body;
+  bool too_large = false;
+  const BodySink sink = [&](const HttpResponse&, std::span<const char> data) {
+    if (body.size() + data.size() > k_max_catalog_bytes) {
+      too_large = true;
+      return false;
+    }
+    body.append(data.data(), data.size());
+    return true;
+  };
+  auto response = client.perform(request, &sink);
+  if (too_large) {
+    return fail(
+      Errc::config,
+      fmt::format("{}: the catalog is larger than {} MiB", shown, k_max_catalog_bytes >> 20));
+  }
+  if (!response) {
+    return fail(response.error().error.code,
+                fmt::format("{}: {}", shown, response.error().error.message));
+  }
+  if (response->status == 304 && !etag.empty()) {
+    return FetchedCatalog{ .modified = false, .text = {}, .etag = std::string(etag) };
+  }
+  if (response->status != 200) {
+    const auto code = s3_error_code(response->body);
+    return fail(
+      status_errc(response->status),
+      fmt::format(
+        "{}: {}{}{}", shown, status_text(response->status), code.empty() ? "" : " ", code));
+  }
+  return FetchedCatalog{ .modified = true,
+                         .text = std::move(body),
+                         .etag = std::string(response->header("ETag").value_or("")) };
+}
+
+} // namespace agentdl::fetch
