@@ -28,7 +28,7 @@ except ImportError:
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import runner  # noqa: E402
-from fileserver import start_nginx, start_s3rver  # noqa: E402
+from fileserver import Drop, Serve, Trickle, start_fault_server, start_nginx, start_s3rver  # noqa: E402,E501
 from serve import DEMO_TOKEN, Conn, ServeTestCase, demo_catalog  # noqa: E402
 
 BUCKET = "agentdl-catalogs"
@@ -261,6 +261,27 @@ class FromHttp(ServeTestCase):
         # SIGTERM stops the polls with the daemon.
         daemon.signal(signal.SIGTERM)
         self.assertEqual(daemon.wait(10)[0], 0)
+
+    def test_a_body_cut_short_changes_nothing_and_a_stalled_store_does_not_hold_the_stop(self):
+        store = start_fault_server(self)
+        store.route("/agentdl.toml", catalog("1.8.5"),
+                    actions=[Serve(), Drop(after=200)], default=Trickle(chunk=1, delay=5))
+        daemon = self.start(None, "--catalog-url", store.url("/agentdl.toml"),
+                            env={"STATE_DIRECTORY": self.path("state")})
+        self.assertEqual(latest_stable(daemon), "1.8.5")
+        daemon.wait_for_stderr(r"cannot fetch the catalog, still serving the previous one: "
+                               r"http://127\.0\.0\.1:\d+/agentdl\.toml: transfer from "
+                               r"http://127\.0\.0\.1:\d+/agentdl\.toml failed: ",
+                               timeout=3 * POLL)
+        self.assertEqual(latest_stable(daemon), "1.8.5")
+        # The next poll stalls on a body sent a byte every 5 s: SIGTERM
+        # does not wait for it (the drain of a daemon with no connection is at once).
+        while len(store.requests("/agentdl.toml")) < 3:
+            time.sleep(0.05)
+        daemon.signal(signal.SIGTERM)
+        code, took = daemon.wait(10)
+        self.assertEqual(code, 0, msg=daemon.stderr())
+        self.assertLess(took, 2.0, msg=daemon.stderr())
 
 
 if __name__ == "__main__":

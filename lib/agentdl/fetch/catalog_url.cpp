@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cstdint>
 #include <span>
 
 namespace agentdl::fetch {
@@ -183,7 +184,9 @@ Expected<FetchedCatalog> fetch_catalog(HttpClient& client,
     body.append(data.data(), data.size());
     return true;
   };
-  auto response = client.perform(request, &sink);
+  // Checked while connecting and between bytes: a stop cuts a slow store short.
+  const ProgressSink progress = [&](std::uint64_t, std::uint64_t) { return !client.cancelled(); };
+  auto response = client.perform(request, &sink, &progress);
   if (too_large) {
     return fail(
       Errc::config,
