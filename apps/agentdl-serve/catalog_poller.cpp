@@ -106,6 +106,9 @@ Expected<Catalog> CatalogPoller::load_first(const LoadOptions& options)
   }
 
   auto fetched = fetch::fetch_catalog(*m_client, m_where, kept ? kept->etag : "");
+  if (fetched) {
+    m_first_ok = std::chrono::system_clock::now();
+  }
   std::optional<Error> failure;
   if (fetched && fetched->modified) {
     m_seen_etag = fetched->etag;
@@ -180,6 +183,11 @@ std::expected<ReloadReport, std::string> CatalogPoller::reload(State& state)
 
 void CatalogPoller::run(State& state)
 {
+  if (m_first_ok) {
+    state.metrics().count_catalog_poll(true, *m_first_ok);
+  } else {
+    state.metrics().count_catalog_poll(false, std::chrono::system_clock::now());
+  }
   m_thread = std::thread([this, &state] { poll_loop(state); });
 }
 
@@ -223,10 +231,11 @@ void CatalogPoller::poll_once(State& state)
 {
   const auto shown = fetch::display_url(m_where.given);
   auto fetched = fetch::fetch_catalog(*m_client, m_where, m_seen_etag);
+  if (!fetched && m_cancel.cancelled()) {
+    return;
+  }
+  state.metrics().count_catalog_poll(fetched.has_value(), std::chrono::system_clock::now());
   if (!fetched) {
-    if (m_cancel.cancelled()) {
-      return;
-    }
     // Said once, not every interval while the store is down.
     if (fetched.error().message != m_last_failure) {
       m_last_failure = fetched.error().message;

@@ -11,6 +11,7 @@
 #include <agentdl/fetch/catalog_url.hpp>
 #include <agentdl/fetch/http.hpp>
 
+#include <chrono>
 #include <condition_variable>
 #include <filesystem>
 #include <memory>
@@ -84,8 +85,9 @@ private:
   std::string m_etag;         // its ETag; guarded by m_mutex
   std::string m_seen_etag;    // the last ETag fetched, good or not (poll thread only)
   std::string m_last_failure; // the last failure said, so that it is said once
-  bool m_poll_now = false;    // guarded by m_mutex
-  bool m_stop = false;        // guarded by m_mutex
+  std::optional<std::chrono::system_clock::time_point> m_first_ok; // load_first's fetch answered
+  bool m_poll_now = false;                                         // guarded by m_mutex
+  bool m_stop = false;                                             // guarded by m_mutex
   std::thread m_thread;
 };
 

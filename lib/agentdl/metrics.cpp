@@ -27,6 +27,19 @@ void Metrics::count_reload(bool ok)
   (ok ? m_reloads_ok : m_reloads_failed).fetch_add(1, std::memory_order_relaxed);
 }
 
+void Metrics::count_catalog_poll(bool ok, std::chrono::system_clock::time_point now)
+{
+  if (ok) {
+    m_polls_ok.fetch_add(1, std::memory_order_relaxed);
+    m_last_poll_ok.store(
+      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count(),
+      std::memory_order_relaxed);
+  } else {
+    m_polls_failed.fetch_add(1, std::memory_order_relaxed);
+  }
+  m_polling.store(true, std::memory_order_release);
+}
+
 std::string Metrics::render() const
 {
   std::string out;
@@ -64,6 +77,21 @@ std::string Metrics::render() const
                      "agentdl_catalog_reloads_total{{result=\"error\"}} {}\n",
                      m_reloads_ok.load(std::memory_order_relaxed),
                      m_reloads_failed.load(std::memory_order_relaxed));
+  if (m_polling.load(std::memory_order_acquire)) {
+    out += fmt::format(
+      "# HELP agentdl_catalog_polls_total Polls of the --catalog-url store, by result (ok: it "
+      "answered with a catalog or 304).\n"
+      "# TYPE agentdl_catalog_polls_total counter\n"
+      "agentdl_catalog_polls_total{{result=\"ok\"}} {}\n"
+      "agentdl_catalog_polls_total{{result=\"error\"}} {}\n"
+      "# HELP agentdl_catalog_last_poll_ok_timestamp_seconds When the --catalog-url store last "
+      "answered (Unix time; 0: not since the start).\n"
+      "# TYPE agentdl_catalog_last_poll_ok_timestamp_seconds gauge\n"
+      "agentdl_catalog_last_poll_ok_timestamp_seconds {}\n",
+      m_polls_ok.load(std::memory_order_relaxed),
+      m_polls_failed.load(std::memory_order_relaxed),
+      m_last_poll_ok.load(std::memory_order_relaxed));
+  }
   out += fmt::format(
     "# HELP agentdl_access_log_dropped_total Access log lines dropped: the log could not keep up.\n"
     "# TYPE agentdl_access_log_dropped_total counter\n"

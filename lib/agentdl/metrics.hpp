@@ -30,6 +30,10 @@ public:
   // Counts one catalog reload, successful or not.
   void count_reload(bool ok);
 
+  // Counts one poll of --catalog-url's store: `ok` when it answered (a
+  // catalog or 304), at `now`. Until the first, no poll metric is shown.
+  void count_catalog_poll(bool ok, std::chrono::system_clock::time_point now);
+
   // Counts an access log line dropped because the log writer fell behind.
   void count_log_dropped() { m_log_dropped.fetch_add(1, std::memory_order_relaxed); }
 
@@ -67,6 +71,10 @@ private:
   std::atomic<std::uint64_t> m_latency_sum_ns{ 0 };
   std::atomic<std::uint64_t> m_reloads_ok{ 0 };
   std::atomic<std::uint64_t> m_reloads_failed{ 0 };
+  std::atomic<std::uint64_t> m_polls_ok{ 0 };
+  std::atomic<std::uint64_t> m_polls_failed{ 0 };
+  std::atomic<std::int64_t> m_last_poll_ok{ 0 }; // Unix seconds
+  std::atomic<bool> m_polling{ false };
   std::atomic<std::uint64_t> m_log_dropped{ 0 };
   std::atomic<std::uint64_t> m_files_served{ 0 };
   std::atomic<std::uint64_t> m_file_bytes{ 0 };

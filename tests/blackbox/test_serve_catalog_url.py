@@ -144,6 +144,11 @@ class FromS3(ServeTestCase):
                               rf"s3://{BUCKET}/{KEY}: cannot reach ", timeout=5 * POLL)
         time.sleep(2 * POLL)
         for r in replicas:
+            metrics = self.metrics(r)
+            self.assertGreaterEqual(metrics['agentdl_catalog_polls_total{result="error"}'], 2)
+            self.assertGreaterEqual(metrics['agentdl_catalog_polls_total{result="ok"}'], 4)
+            self.assertLess(time.time() - metrics["agentdl_catalog_last_poll_ok_timestamp_seconds"],
+                            60)
             # (s3rver may have answered a 500 while an object was being written.)
             self.assertEqual(len(re.findall("cannot fetch the catalog.*cannot reach", r.stderr())),
                              1, msg=r.stderr())

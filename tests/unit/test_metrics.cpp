@@ -70,3 +70,19 @@ TEST_CASE("metrics: Prometheus text")
     "# TYPE agentdl_open_connections gauge\n"
     "agentdl_open_connections 2\n");
 }
+
+TEST_CASE("metrics: the catalog store's polls, shown once there was one")
+{
+  agentdl::Metrics metrics;
+  CHECK(metrics.render().find("agentdl_catalog_polls_total") == std::string::npos);
+  metrics.count_catalog_poll(true, std::chrono::system_clock::time_point(1'700'000'000s));
+  metrics.count_catalog_poll(false, std::chrono::system_clock::time_point(1'700'000'030s));
+  metrics.count_catalog_poll(false, std::chrono::system_clock::time_point(1'700'000'060s));
+  const auto text = metrics.render();
+  CHECK(text.find("# TYPE agentdl_catalog_polls_total counter\n"
+                  "agentdl_catalog_polls_total{result=\"ok\"} 1\n"
+                  "agentdl_catalog_polls_total{result=\"error\"} 2\n") != std::string::npos);
+  CHECK(text.find("# TYPE agentdl_catalog_last_poll_ok_timestamp_seconds gauge\n"
+                  "agentdl_catalog_last_poll_ok_timestamp_seconds 1700000000\n") !=
+        std::string::npos);
+}
