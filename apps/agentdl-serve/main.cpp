@@ -104,11 +104,40 @@ int serve_main(int argc, char** argv)
     options.listen = listen; // --listen replaces [server] listen, in every load
   }
 
+  // What makes a catalog servable: its mirror root (which must be there to
+  // start, and to pass --check) and its access log, opened.
+  std::shared_ptr<agentdl::serve::LogFile> log_file;
+  const auto open = [&](agentdl::Catalog loaded)
+    -> std::expected<std::shared_ptr<const agentdl::serve::Served>, std::string> {
+    auto served = agentdl::serve::Served::open(std::move(loaded));
+    if (!served || check) {
+      return served;
+    }
+    auto log = agentdl::serve::LogFile::open((*served)->catalog().server.access_log);
+    if (!log) {
+      return std::unexpected(log.error());
+    }
+    log_file = std::move(*log);
+    return served;
+  };
+  const auto open_loaded = [&](agentdl::Expected<agentdl::Catalog> loaded)
+    -> agentdl::Expected<std::shared_ptr<const agentdl::serve::Served>> {
+    if (!loaded) {
+      return std::unexpected(std::move(loaded.error()));
+    }
+    auto served = open(std::move(*loaded));
+    if (!served) {
+      return agentdl::fail(Errc::config, std::move(served.error()));
+    }
+    return std::move(*served);
+  };
+
   // The catalog, and what a reload loads: its file, or the store's copy.
   std::string source;
   std::unique_ptr<agentdl::serve::CatalogPoller> poller;
   agentdl::serve::CatalogLoader loader;
-  agentdl::Expected<agentdl::Catalog> catalog = agentdl::fail(Errc::internal, "not loaded");
+  agentdl::Expected<std::shared_ptr<const agentdl::serve::Served>> served =
+    agentdl::fail(Errc::internal, "no catalog");
   if (catalog_url) {
     auto where = agentdl::fetch::parse_catalog_url(*catalog_url, agentdl::process_getenv);
     if (!where) {
@@ -126,10 +155,10 @@ int serve_main(int argc, char** argv)
     auto made = agentdl::serve::CatalogPoller::create(std::move(*where), std::move(*folder));
     if (!made) {
       print_error(made.error().message);
-      return exit_code(Errc::config);
+      return exit_code(made.error().code);
     }
     poller = std::move(*made);
-    catalog = check ? poller->check(options) : poller->load_first(options);
+    served = check ? open_loaded(poller->check(options)) : poller->load_first(options, open);
     loader = poller->loader();
   } else {
     const auto path = agentdl::find_catalog(config);
@@ -138,50 +167,48 @@ int serve_main(int argc, char** argv)
       return exit_code(Errc::config);
     }
     source = path->string();
-    catalog = agentdl::load_catalog(*path, options);
+    served = open_loaded(agentdl::load_catalog(*path, options));
     loader = [path = *path](const agentdl::LoadOptions& again) {
       return agentdl::load_catalog(path, again);
     };
   }
-  if (!catalog) {
-    print_error(catalog.error().message);
-    return exit_code(Errc::config);
-  }
-  if (addresses.empty()) {
-    for (const auto& text : catalog->server.listen) {
-      addresses.push_back(*agentdl::parse_listen_address(text)); // checked at load
-    }
-  }
-  // The mirror's root must be there to start (and to pass --check).
-  auto served = agentdl::serve::Served::open(std::move(*catalog));
   if (!served) {
-    print_error(served.error());
+    print_error(served.error().message);
     return exit_code(Errc::config);
   }
   if (check) {
     fmt::print("{}: ok ({} releases)\n", source, (*served)->catalog().releases.size());
     return EXIT_SUCCESS;
   }
-
-  auto log_file = agentdl::serve::LogFile::open((*served)->catalog().server.access_log);
-  if (!log_file) {
-    print_error(log_file.error());
-    return exit_code(Errc::config);
+  if (addresses.empty()) {
+    for (const auto& text : (*served)->catalog().server.listen) {
+      addresses.push_back(*agentdl::parse_listen_address(text)); // checked at load
+    }
   }
 
   // A client or log reader that goes away must not kill the server.
   std::signal(SIGPIPE, SIG_IGN);
   agentdl::serve::State state(
-    std::move(loader), std::move(*served), std::move(*log_file), std::move(options));
-  agentdl::serve::SignalHooks hooks;
+    std::move(loader), std::move(*served), std::move(log_file), std::move(options));
+  // The poller ends before the state it swaps catalogs into, however this returns.
+  struct JoinPoller
+  {
+    agentdl::serve::CatalogPoller* poller;
+    ~JoinPoller()
+    {
+      if (poller) {
+        poller->join();
+      }
+    }
+  } join_poller{ poller.get() };
+  agentdl::serve::ServerHooks hooks;
   if (poller) {
-    poller->run(state);
+    // Polling starts once the server listens (and knows its address).
+    hooks.started = [&] { poller->run(state); };
     hooks.reload = [&] { return poller->reload(state); };
     hooks.drain = [&] { poller->stop(); };
   }
-  const int status = agentdl::serve::run_server(state, addresses, hooks);
-  poller.reset(); // stopped before the state it swaps catalogs into
-  return status;
+  return agentdl::serve::run_server(state, addresses, hooks);
 }
 
 } // namespace

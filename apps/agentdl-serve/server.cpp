@@ -59,7 +59,7 @@ std::optional<tcp::endpoint> resolve_endpoint(net::io_context& ioc,
 
 } // namespace
 
-int run_server(State& state, const std::vector<ListenAddress>& listen, const SignalHooks& hooks)
+int run_server(State& state, const std::vector<ListenAddress>& listen, const ServerHooks& hooks)
 {
   const auto& settings = state.start_settings();
   const auto threads =
@@ -188,6 +188,9 @@ int run_server(State& state, const std::vector<ListenAddress>& listen, const Sig
   if (const auto bound = state.set_bound_address(listening.front()); !bound) {
     log_error(fmt::format("error: {}", bound.error()));
     return exit_code(Errc::config);
+  }
+  if (hooks.started) {
+    hooks.started();
   }
   std::vector<std::thread> pool;
   for (auto& worker : workers) {

@@ -14,9 +14,11 @@
 
 namespace agentdl::serve {
 
-// What the signals do besides the server's own work: --catalog-url's poller.
-struct SignalHooks
+// What the server also does at its start and on signals: --catalog-url's poller.
+struct ServerHooks
 {
+  // Called once the server listens, before it serves.
+  std::function<void()> started;
   // SIGHUP's reload in place of state.reload(), when set.
   std::function<std::expected<ReloadReport, std::string>()> reload;
   // Called when SIGTERM or SIGINT starts the drain.
@@ -28,6 +30,6 @@ struct SignalHooks
 // address cannot be bound (with the reason on stderr).
 int run_server(State& state,
                const std::vector<ListenAddress>& listen,
-               const SignalHooks& hooks = {});
+               const ServerHooks& hooks = {});
 
 } // namespace agentdl::serve

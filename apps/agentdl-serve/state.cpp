@@ -148,6 +148,7 @@ std::expected<ReloadReport, std::string> State::reload(const CatalogLoader& load
   changed(before.header_timeout != after.header_timeout, "header_timeout");
   changed(before.idle_timeout != after.idle_timeout, "idle_timeout");
   changed(before.drain_timeout != after.drain_timeout, "drain_timeout");
+  changed(before.catalog_poll != after.catalog_poll, "catalog_poll");
   changed(before.max_connections != after.max_connections, "max_connections");
   changed(before.access_log != after.access_log, "access_log");
   changed(before.metrics != after.metrics, "metrics");

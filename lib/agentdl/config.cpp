@@ -25,7 +25,8 @@ Expected<std::filesystem::path> state_folder(const GetEnv& getenv)
   if (const auto systemd = getenv("STATE_DIRECTORY"); systemd && !systemd->empty()) {
     return std::filesystem::path(systemd->substr(0, systemd->find(':')));
   }
-  if (const auto xdg = getenv("XDG_STATE_HOME"); xdg && !xdg->empty()) {
+  // A relative XDG_STATE_HOME is to be ignored (XDG Base Directory).
+  if (const auto xdg = getenv("XDG_STATE_HOME"); xdg && !xdg->empty() && xdg->front() == '/') {
     return std::filesystem::path(*xdg) / "agentdl";
   }
   if (const auto home = getenv("HOME"); home && !home->empty()) {

@@ -8,6 +8,8 @@ conditional (304). Each replica keeps its last good copy in its own
 STATE_DIRECTORY, as systemd's StateDirectory= gives it.
 """
 
+import glob
+import hashlib
 import json
 import os
 import re
@@ -43,6 +45,19 @@ def catalog(version="1.8.3"):
     """The demo catalog, polled every POLL s, with the newest stable release as `version`."""
     text = demo_catalog(catalog_poll=f"{POLL}s")
     return text.replace('version = "1.8.3"', f'version = "{version}"').encode("utf-8")
+
+
+def kept_copy(folder):
+    """The one last good copy in a replica's state folder."""
+    found = glob.glob(os.path.join(folder, "catalog-*.toml"))
+    if len(found) != 1:
+        raise AssertionError(f"{folder} holds {found}, not one catalog-ID.toml")
+    return found[0]
+
+
+def mirror_catalog(version):
+    """The catalog, with a [mirror] root "files" (in the state folder, for a fetched catalog)."""
+    return catalog(version).replace(b"[server]\n", b'[mirror]\nroot = "files"\n\n[server]\n', 1)
 
 
 def latest_stable(daemon):
@@ -163,9 +178,14 @@ class FromS3(ServeTestCase):
         self.publish(catalog("1.8.5"))
         first = self.start_replica("a")
         self.assertEqual(latest_stable(first), "1.8.5")
-        kept = os.path.join(self.path("state-a"), "catalog.toml")
+        kept = kept_copy(self.path("state-a"))
         with open(kept, "rb") as f:
+            head = [f.readline() for _ in range(4)]
             self.assertEqual(f.read(), catalog("1.8.5"))
+        self.assertEqual(head[0], f"# agentdl-serve: the last good copy of s3://{BUCKET}/{KEY}\n"
+                                  .encode())
+        self.assertEqual(head[3], f"# sha256: {hashlib.sha256(catalog('1.8.5')).hexdigest()}\n"
+                                  .encode())
         first.signal(signal.SIGTERM)
         self.assertEqual(first.wait(10)[0], 0)
 
@@ -185,6 +205,46 @@ class FromS3(ServeTestCase):
                          r"^agentdl-serve: error: s3://agentdl-catalogs/prod/agentdl\.toml: "
                          r"cannot reach http://127\.0\.0\.1:\d+/agentdl-catalogs/prod/agentdl\.toml"
                          r"\?\.\.\.: ")
+
+    def test_a_catalog_that_cannot_be_opened_is_not_kept_and_sighup_tries_it_again(self):
+        self.publish(catalog("1.8.5"))
+        first = self.start_replica("m")
+        self.assertEqual(latest_stable(first), "1.8.5")
+        first.signal(signal.SIGTERM)
+        self.assertEqual(first.wait(10)[0], 0)
+        with open(kept_copy(self.path("state-m")), "rb") as f:
+            kept = f.read()
+
+        # Its mirror root is not there yet: the replica starts on the copy kept,
+        # which stays as it was.
+        self.publish(mirror_catalog("1.8.6"))
+        again = self.start_replica("m")
+        again.wait_for_stderr(r"error: s3://agentdl-catalogs/prod/agentdl\.toml:\d+:\d+: cannot open "
+                              r"mirror root \"files\"")
+        again.wait_for_stderr(r"serving the last good copy of the catalog")
+        self.assertEqual(latest_stable(again), "1.8.5")
+        time.sleep(2 * POLL)
+        with open(kept_copy(self.path("state-m")), "rb") as f:
+            self.assertEqual(f.read(), kept)
+        self.assertEqual(latest_stable(again), "1.8.5")
+
+        # Once it is there, SIGHUP takes the catalog fetched, and keeps it.
+        os.makedirs(os.path.join(self.path("state-m"), "files"))
+        again.signal(signal.SIGHUP)
+        again.wait_for_stderr(r"reloaded the catalog from s3://agentdl-catalogs/prod/agentdl\.toml: "
+                              r"4 releases")
+        self.assertEqual(latest_stable(again), "1.8.6")
+        with open(kept_copy(self.path("state-m")), "rb") as f:
+            self.assertTrue(f.read().endswith(mirror_catalog("1.8.6")))
+
+        # A polled catalog whose root goes missing is rejected once, not each poll.
+        self.publish(mirror_catalog("1.8.7").replace(b'root = "files"', b'root = "gone"'))
+        again.wait_for_stderr(r"catalog update rejected.*cannot open mirror root \"gone\"",
+                              timeout=5 * POLL)
+        time.sleep(3 * POLL)
+        self.assertEqual(len(re.findall("catalog update rejected", again.stderr())), 1,
+                         msg=again.stderr())
+        self.assertEqual(latest_stable(again), "1.8.6")
 
     def test_the_signature_is_checked_and_check_validates_the_object(self):
         self.publish(catalog("1.8.5"))

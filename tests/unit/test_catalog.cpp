@@ -707,6 +707,10 @@ TEST_CASE("catalog: validation errors name file, line and column")
       "t.toml:2:14: api_prefix \"v2/\" must start with '/' and not end with one (e.g. \"/v2\")");
     CHECK(error_of("[server]\nmax_connections = 0\n") ==
           "t.toml:2:19: max_connections must be at least 1, not 0");
+    CHECK(error_of("[server]\ncatalog_poll = \"2d\"\n") ==
+          "t.toml:2:16: catalog_poll must be at most 1d");
+    CHECK(error_of("[server]\ncatalog_poll = \"0s\"\n")
+            .starts_with("t.toml:2:16: catalog_poll \"0s\" is not a duration"));
   }
   SUBCASE("bad tokens")
   {

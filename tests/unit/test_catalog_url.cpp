@@ -83,19 +83,19 @@ TEST_CASE("catalog url: s3 on AWS itself, by region")
 
 TEST_CASE("catalog url: s3 at another endpoint (MinIO, R2)")
 {
-  // Path style for an IP address, virtual-host style for a name.
   CHECK(url_of("s3://cat/agentdl.toml",
                aws_keys({ { "AWS_ENDPOINT_URL", "http://127.0.0.1:9000" } })) ==
         "http://127.0.0.1:9000/cat/agentdl.toml");
   CHECK(
     url_of("s3://cat/agentdl.toml", aws_keys({ { "AWS_ENDPOINT_URL", "http://[::1]:9000/" } })) ==
     "http://[::1]:9000/cat/agentdl.toml");
+  // Path style for a name too, as the AWS CLI: no wildcard DNS name needed.
   CHECK(url_of("s3://cat/agentdl.toml",
                aws_keys({ { "AWS_ENDPOINT_URL", "https://acc.r2.cloudflarestorage.com" } })) ==
-        "https://cat.acc.r2.cloudflarestorage.com/agentdl.toml");
+        "https://acc.r2.cloudflarestorage.com/cat/agentdl.toml");
   CHECK(url_of("s3://cat/agentdl.toml",
-               aws_keys({ { "AWS_ENDPOINT_URL", "https://minio.internal:9000" } })) ==
-        "https://cat.minio.internal:9000/agentdl.toml");
+               aws_keys({ { "AWS_ENDPOINT_URL", "https://minio.internal:9000/s3/" } })) ==
+        "https://minio.internal:9000/s3/cat/agentdl.toml");
   // The S3 setting wins over the general one.
   CHECK(url_of("s3://cat/agentdl.toml",
                aws_keys({ { "AWS_ENDPOINT_URL_S3", "http://10.1.2.3:9000" },
@@ -126,7 +126,23 @@ TEST_CASE("catalog url: s3 errors name what is wrong")
   CHECK(url_of("s3://bad bucket/agentdl.toml", aws_keys()) ==
         "error: --catalog-url \"s3://bad bucket/agentdl.toml\" has an invalid bucket name "
         "\"bad bucket\"");
+  CHECK(url_of("s3://cat/a/../agentdl.toml", aws_keys()) ==
+        "error: --catalog-url \"s3://cat/a/../agentdl.toml\" has a key with a \".\" or \"..\" "
+        "segment, which no HTTP request can name");
+  CHECK(url_of("s3://cat/./agentdl.toml", aws_keys()).starts_with("error: "));
+  CHECK(url_of("s3://cat/agentdl.toml", aws_keys({ { "AWS_REGION", "eu-west-1.evil.com/" } })) ==
+        "error: AWS region \"eu-west-1.evil.com/\" is not a region name such as eu-west-1");
   const auto where = parse_catalog_url("s3://cat", env_of(aws_keys()));
   REQUIRE_FALSE(where);
   CHECK(where.error().code == agentdl::Errc::usage);
+}
+
+TEST_CASE("catalog url: messages show neither the query nor a password")
+{
+  using agentdl::fetch::display_url;
+  CHECK(display_url("https://h/c.toml?token=s3cr3t") == "https://h/c.toml?...");
+  CHECK(display_url("https://alice:s3cr3t@h:8443/c.toml") == "https://h:8443/c.toml");
+  CHECK(display_url("https://alice@h/c@d.toml?x=1") == "https://h/c@d.toml?...");
+  CHECK(display_url("https://h/c@d.toml") == "https://h/c@d.toml");
+  CHECK(display_url("s3://bucket/key") == "s3://bucket/key");
 }

@@ -89,6 +89,8 @@ TEST_CASE("config: the state folder follows systemd, then XDG, then HOME")
   CHECK(folder({ { "STATE_DIRECTORY", "" }, { "XDG_STATE_HOME", "/x" }, { "HOME", "/home/u" } }) ==
         "/x/agentdl");
   CHECK(folder({ { "HOME", "/home/u" } }) == "/home/u/.local/state/agentdl");
+  CHECK(folder({ { "XDG_STATE_HOME", "state" }, { "HOME", "/home/u" } }) ==
+        "/home/u/.local/state/agentdl");
   CHECK(folder({}) ==
         "error: no folder for the state: set STATE_DIRECTORY, XDG_STATE_HOME or HOME");
 }

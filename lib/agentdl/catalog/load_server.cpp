@@ -86,6 +86,9 @@ void load_server(const TomlReader& in,
     read_duration(in, *table, "drain_timeout", "drain_timeout", server.drain_timeout);
   server.catalog_poll =
     read_duration(in, *table, "catalog_poll", "catalog_poll", server.catalog_poll);
+  if (server.catalog_poll > std::chrono::days(1)) {
+    in.fail_at(*table->get("catalog_poll"), "catalog_poll must be at most 1d");
+  }
   server.max_connections =
     static_cast<std::size_t>(in.optional_int(*table, "max_connections", "max_connections", 1)
                                .value_or(static_cast<std::int64_t>(server.max_connections)));

@@ -13,8 +13,9 @@ namespace agentdl::fetch {
 
 namespace {
 
-// A presigned URL lives only for the request it is made for.
-constexpr std::chrono::seconds k_presign_expiry{ 60 };
+// A presigned URL is made for one request and never leaves the process;
+// S3's own 15 minutes leave room for a replica's clock to be off.
+constexpr std::chrono::seconds k_presign_expiry{ 900 };
 
 std::string env_or(const GetEnv& getenv, std::string_view name, std::string fallback = {})
 {
@@ -45,6 +46,14 @@ Expected<CatalogUrl> parse_s3(std::string_view text, const GetEnv& getenv)
   if (bucket.empty() || key.empty()) {
     return fail_usage("must name a bucket and a key: s3://BUCKET/KEY");
   }
+  // HTTP clients remove such segments from a path, and S3 signs the path as given.
+  for (std::string_view segments = key; !segments.empty();) {
+    const auto segment = segments.substr(0, segments.find('/'));
+    if (segment == "." || segment == "..") {
+      return fail_usage("has a key with a \".\" or \"..\" segment, which no HTTP request can name");
+    }
+    segments.remove_prefix(std::min(segments.size(), segment.size() + 1));
+  }
   // S3's rules for names: 3 to 63 of a-z, 0-9, '.', '-' (and, for old
   // buckets, capitals and '_', which only path style can reach).
   const bool valid_bucket =
@@ -63,6 +72,12 @@ Expected<CatalogUrl> parse_s3(std::string_view text, const GetEnv& getenv)
   signing.session_token = env_or(getenv, "AWS_SESSION_TOKEN");
   signing.region = env_or(getenv, "AWS_REGION", env_or(getenv, "AWS_DEFAULT_REGION", "us-east-1"));
   signing.expires = k_presign_expiry;
+  if (signing.region.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") !=
+      std::string::npos) {
+    return fail(
+      Errc::usage,
+      fmt::format("AWS region \"{}\" is not a region name such as eu-west-1", signing.region));
+  }
   if (signing.access_key_id.empty() || signing.secret_access_key.empty()) {
     return fail_usage("needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment");
   }
@@ -96,27 +111,14 @@ Expected<CatalogUrl> parse_s3(std::string_view text, const GetEnv& getenv)
   while (!path.empty() && path.back() == '/') {
     path.pop_back();
   }
-  const std::string port = parsed->has_port() ? fmt::format(":{}", parsed->port()) : "";
-  const auto host_type = parsed->host_type();
-  const bool ip = host_type == boost::urls::host_type::ipv4 ||
-                  host_type == boost::urls::host_type::ipv6 ||
-                  host_type == boost::urls::host_type::ipvfuture;
-  if (ip || !dns_compatible(bucket)) {
-    where.url = fmt::format("{}://{}{}/{}/{}",
-                            parsed->scheme(),
-                            parsed->encoded_host_and_port(),
-                            path,
-                            bucket,
-                            encoded_key);
-  } else {
-    where.url = fmt::format("{}://{}.{}{}{}/{}",
-                            parsed->scheme(),
-                            bucket,
-                            parsed->encoded_host(),
-                            port,
-                            path,
-                            encoded_key);
-  }
+  // Path style, as the AWS CLI (botocore) uses for any endpoint given: a
+  // MinIO or Ceph at http://minio:9000 needs no wildcard DNS name.
+  where.url = fmt::format("{}://{}{}/{}/{}",
+                          parsed->scheme(),
+                          parsed->encoded_host_and_port(),
+                          path,
+                          bucket,
+                          encoded_key);
   where.s3 = std::move(signing);
   return where;
 }
@@ -195,6 +197,12 @@ Expected<FetchedCatalog> fetch_catalog(HttpClient& client,
   if (!response) {
     return fail(response.error().error.code,
                 fmt::format("{}: {}", shown, response.error().error.message));
+  }
+  // What was fetched over https is never taken from a redirect to http.
+  if (where.url.starts_with("https:") && response->url.starts_with("http:")) {
+    return fail(
+      Errc::network,
+      fmt::format("{}: redirected to {}, which is not https", shown, display_url(response->url)));
   }
   if (response->status == 304 && !etag.empty()) {
     return FetchedCatalog{ .modified = false, .text = {}, .etag = std::string(etag) };

@@ -26,9 +26,9 @@ struct CatalogUrl
 
 // Parses `text`: "https://...", "http://..." or "s3://BUCKET/KEY". For S3 the
 // endpoint comes from AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL, else AWS
-// itself for AWS_REGION, else AWS_DEFAULT_REGION, else us-east-1 (virtual-host
-// style; path style for an endpoint that is an IP address, or a bucket with a
-// '.'), and the keys from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
+// itself for AWS_REGION, else AWS_DEFAULT_REGION, else us-east-1 (path style
+// for an endpoint given, as the AWS CLI does; virtual-host style on AWS but
+// for a bucket with a '.'), and the keys from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
 // AWS_SESSION_TOKEN, read with `getenv`. Fails with Errc::usage naming what is
 // wrong or missing.
 Expected<CatalogUrl> parse_catalog_url(std::string_view text, const GetEnv& getenv);

@@ -463,8 +463,20 @@ bool HttpClient::wait_before_retry(int attempt) const
 std::string display_url(std::string_view url)
 {
   const auto query = url.find('?');
-  return query == std::string_view::npos ? std::string(url)
-                                         : std::string(url.substr(0, query)) + "?...";
+  std::string out(url.substr(0, query));
+  // Nor a user and password before the host.
+  if (const auto scheme = out.find("://"); scheme != std::string::npos) {
+    const auto authority = scheme + 3;
+    const auto end = out.find('/', authority);
+    const auto at = out.rfind('@', end == std::string::npos ? std::string::npos : end);
+    if (at != std::string::npos && at >= authority) {
+      out.erase(authority, at + 1 - authority);
+    }
+  }
+  if (query != std::string_view::npos) {
+    out += "?...";
+  }
+  return out;
 }
 
 bool transient_status(long status)

@@ -138,7 +138,8 @@ Expected<HttpResponse> perform_with_retries(HttpClient& client, const HttpReques
 // host (case-insensitively) and port (80 or 443 when not given).
 bool same_origin(std::string_view a, std::string_view b);
 
-// Returns `url` for a message: without its query, which may hold a signature.
+// Returns `url` for a message: without its query, which may hold a signature,
+// and without a user and password.
 std::string display_url(std::string_view url);
 
 // Tells whether a status is worth retrying (5xx: the server may recover).
