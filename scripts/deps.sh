@@ -11,6 +11,7 @@ packages=(
   python3-matplotlib  # bench/plot_serve.py draws serve_bench.sh's plot with it (/usr/bin/python3)
   python3-botocore  # the reference the s3 signing tests compare with (/usr/bin/python3)
   strace  # test_serve_files makes openat2 fail with it, to test the mirror's fallback path
+  haproxy  # test_serve_replicas: deploy/haproxy-agentdl.cfg in front of three agentdl-serve
   chromium chromium-driver python3-selenium  # test_page_browser: the downloads page in a real browser
 )
 # node and npm install and run s3rver (scripts/npm_tools.sh), the S3 server of the signing
