@@ -246,6 +246,44 @@ class FromS3(ServeTestCase):
                          msg=again.stderr())
         self.assertEqual(latest_stable(again), "1.8.6")
 
+    def test_an_empty_object_or_one_read_while_written_changes_nothing(self):
+        self.publish(catalog("1.8.5"))
+        replica = self.start_replica("e")
+        self.assertEqual(latest_stable(replica), "1.8.5")
+
+        # An empty file is a valid TOML document, but never a catalog to serve.
+        self.publish(b"")
+        replica.wait_for_stderr(r"cannot fetch the catalog, still serving the previous one: "
+                                rf"s3://{BUCKET}/{KEY}: the store answered an empty catalog$",
+                                timeout=5 * POLL)
+        self.assertEqual(latest_stable(replica), "1.8.5")
+        self.publish(catalog("1.8.6"))
+        self.wait_for_version([replica], "1.8.6")
+
+        # A body that is not the object its ETag (an MD5) names, as a store
+        # that is not atomic serves while the object is being written: s3rver's
+        # files are changed under it, the ETag first.
+        written = catalog("1.8.7")
+        folder = os.path.join(self.s3.directory, BUCKET, *KEY.split("/")[:-1])
+        name = KEY.split("/")[-1] + "._S3rver_object"
+        with open(os.path.join(folder, name + ".md5"), "w") as f:
+            f.write(hashlib.md5(written).hexdigest())
+        with open(os.path.join(folder, name), "wb") as f:
+            f.write(catalog("1.8.8"))
+        replica.wait_for_stderr(r"cannot fetch the catalog, still serving the previous one: "
+                                rf"s3://{BUCKET}/{KEY}: the catalog received does not match its "
+                                r"ETag \(an MD5\)", timeout=5 * POLL)
+        time.sleep(2 * POLL)
+        self.assertEqual(latest_stable(replica), "1.8.6")
+        with open(kept_copy(self.path("state-e")), "rb") as f:
+            self.assertTrue(f.read().endswith(catalog("1.8.6")))
+
+        # The object written whole is served.
+        with open(os.path.join(folder, name), "wb") as f:
+            f.write(written)
+        self.wait_for_version([replica], "1.8.7")
+        replica.wait_for_stderr(rf"fetching the catalog from s3://{BUCKET}/{KEY} again")
+
     def test_the_signature_is_checked_and_check_validates_the_object(self):
         self.publish(catalog("1.8.5"))
         url = f"s3://{BUCKET}/{KEY}"

@@ -1,4 +1,6 @@
+#include <agentdl/crypto.hpp>
 #include <agentdl/fetch/catalog_url.hpp>
+#include <agentdl/token.hpp>
 
 #include <boost/url/encode.hpp>
 #include <boost/url/parse.hpp>
@@ -140,6 +142,22 @@ std::string_view s3_error_code(std::string_view body)
   return code;
 }
 
+// Returns the MD5 an S3 ETag is, when it is one: for an object written whole
+// and stored unencrypted ("<32 hex digits>"). Not for a multipart upload
+// ("...-3") nor for encrypted objects, whose ETags are something else on some
+// stores (SSE-KMS on AWS, any encryption on MinIO).
+std::optional<std::string> etag_md5(const HttpResponse& response)
+{
+  const auto etag = response.header("ETag").value_or("");
+  if (etag.size() != 34 || etag.front() != '"' || etag.back() != '"' ||
+      etag.find_first_not_of("0123456789abcdef", 1) != 33 ||
+      response.header("x-amz-server-side-encryption") ||
+      response.header("x-amz-server-side-encryption-customer-algorithm")) {
+    return std::nullopt;
+  }
+  return std::string(etag.substr(1, 32));
+}
+
 } // namespace
 
 Expected<CatalogUrl> parse_catalog_url(std::string_view text, const GetEnv& getenv)
@@ -213,6 +231,18 @@ Expected<FetchedCatalog> fetch_catalog(HttpClient& client,
       status_errc(response->status),
       fmt::format(
         "{}: {}{}{}", shown, status_text(response->status), code.empty() ? "" : " ", code));
+  }
+  // Never taken for a catalog: nothing, or a body that is not the object
+  // (a store that served it while it was being written).
+  if (body.empty()) {
+    return fail(Errc::network, fmt::format("{}: the store answered an empty catalog", shown));
+  }
+  if (const auto md5 = where.s3 ? etag_md5(*response) : std::nullopt;
+      md5 && to_hex(agentdl::md5(body)) != *md5) {
+    return fail(Errc::network,
+                fmt::format("{}: the catalog received does not match its ETag (an MD5): read "
+                            "while it was being written?",
+                            shown));
   }
   return FetchedCatalog{ .modified = true,
                          .text = std::move(body),

@@ -48,7 +48,8 @@ inline constexpr std::size_t k_max_catalog_bytes = 256 * 1024 * 1024;
 // `etag` when it is not empty. One attempt: the caller's next poll is the
 // retry. Fails naming the URL (without a signature) and what went wrong: no
 // answer, an HTTP error with S3's own error code when it sent one, a body cut
-// short or larger than k_max_catalog_bytes.
+// short, empty or larger than k_max_catalog_bytes, or for S3 a body whose MD5
+// is not the ETag when the ETag is one.
 Expected<FetchedCatalog> fetch_catalog(HttpClient& client,
                                        const CatalogUrl& where,
                                        std::string_view etag);
