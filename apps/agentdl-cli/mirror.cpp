@@ -24,9 +24,7 @@
 #include <cerrno>
 #include <chrono>
 #include <fcntl.h>
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -36,24 +34,6 @@ namespace agentdl::cli {
 namespace fs = std::filesystem;
 
 namespace {
-
-// Returns the text of the file at `path`, or nullopt when there is none.
-Expected<std::optional<std::string>> read_text(const fs::path& path)
-{
-  std::ifstream file(path, std::ios::binary);
-  if (!file) {
-    if (errno == ENOENT) {
-      return std::nullopt;
-    }
-    return std::unexpected(io_error("read", path.string(), errno));
-  }
-  std::stringstream text;
-  text << file.rdbuf();
-  if (file.bad()) {
-    return std::unexpected(io_error("read", path.string(), errno));
-  }
-  return text.str();
-}
 
 // Returns the size and modification time of the plain file at `path`, if
 // there is one (a link is not followed: it is not a file the mirror wrote).
@@ -386,13 +366,13 @@ Expected<void> run_mirror_sync(const MirrorSyncOptions& options)
 
   // The folder: the operator's tables of its catalog, its record, its files.
   const auto catalog_path = folder.at(mirror::k_catalog_name);
-  auto catalog_text = AGENTDL_TRY(read_text(catalog_path));
+  auto catalog_text = AGENTDL_TRY(read_text_file(catalog_path));
   std::optional<std::string> kept;
   if (catalog_text) {
     kept = AGENTDL_TRY(kept_tables(*catalog_text, catalog_path.string(), mirror::k_kept_tables));
   }
   const auto record_path = folder.at(mirror::k_record_name);
-  auto record_text = AGENTDL_TRY(read_text(record_path));
+  auto record_text = AGENTDL_TRY(read_text_file(record_path));
   mirror::Record record;
   if (record_text) {
     if (auto parsed = mirror::parse_record(*record_text)) {

@@ -1,25 +1,18 @@
 #include "catalog_poller.hpp"
 
+#include "log.hpp"
+
 #include <agentdl/atomic_file.hpp>
 #include <agentdl/token.hpp>
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include <exception>
-#include <fstream>
-#include <sstream>
 #include <system_error>
 
 namespace agentdl::serve {
 
 namespace {
-
-// Prints `message` to stderr as one "agentdl-serve: ..." line.
-void log_error(std::string_view message)
-{
-  fmt::print(stderr, "agentdl-serve: {}\n", message);
-}
 
 // The last good copy starts with these lines (TOML comments), then the
 // catalog as fetched: the copy is one file, written atomically, and checked
@@ -28,20 +21,6 @@ constexpr std::string_view k_kept_title = "# agentdl-serve: the last good copy o
 constexpr std::string_view k_kept_source = "# source: ";
 constexpr std::string_view k_kept_etag = "# etag: ";
 constexpr std::string_view k_kept_sha256 = "# sha256: ";
-
-std::optional<std::string> read_text(const std::filesystem::path& path)
-{
-  std::ifstream file(path, std::ios::binary);
-  if (!file) {
-    return std::nullopt;
-  }
-  std::stringstream text;
-  text << file.rdbuf();
-  if (file.bad()) {
-    return std::nullopt;
-  }
-  return std::move(text).str();
-}
 
 // Takes the line at the front of `text` if it starts with `prefix`; returns the rest of it.
 std::optional<std::string_view> take_line(std::string_view& text, std::string_view prefix)
@@ -106,11 +85,11 @@ Expected<Catalog> CatalogPoller::check(const LoadOptions& options)
 
 std::optional<CatalogPoller::Kept> CatalogPoller::read_kept() const
 {
-  const auto file = read_text(m_kept);
-  if (!file) {
-    return std::nullopt;
+  const auto file = read_text_file(m_kept);
+  if (!file || !*file) {
+    return std::nullopt; // none, or none to read: the store's copy is fetched whole
   }
-  std::string_view rest = *file;
+  std::string_view rest = **file;
   const auto title = take_line(rest, k_kept_title);
   const auto source = take_line(rest, k_kept_source);
   const auto etag = take_line(rest, k_kept_etag);
@@ -258,13 +237,9 @@ std::expected<ReloadReport, std::string> CatalogPoller::swap_in(State& state,
   m_rejected.reset();
   m_rejected_error.clear();
   keep(text, etag);
-  log_error(fmt::format("reloaded the catalog from {}: {} releases", m_shown, report->releases));
-  if (!report->applied.empty()) {
-    log_error(fmt::format("[server] {} changed: applied", fmt::join(report->applied, ", ")));
-  }
-  for (const auto& key : report->need_restart) {
-    log_error(fmt::format("[server] {} changed: it applies after a restart", key));
-  }
+  log_reload(*report,
+             fmt::format("reloaded the catalog from {}: {} releases", m_shown, report->releases),
+             [](const std::string&) { return std::string(); });
   return report;
 }
 

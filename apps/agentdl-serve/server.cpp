@@ -148,17 +148,13 @@ int run_server(State& state, const std::vector<ListenAddress>& listen, const Ser
           fmt::format("reload failed, still serving the previous catalog: {}", report.error()));
         return;
       }
-      log_error(fmt::format("reloaded the catalog: {} releases", report->releases));
-      if (!report->applied.empty()) {
-        log_error(fmt::format("[server] {} changed: applied", fmt::join(report->applied, ", ")));
-      }
-      for (const auto& key : report->need_restart) {
-        log_error(fmt::format(
-          "[server] {} changed: it applies after a restart; still {}",
-          key,
-          key == "threads" ? fmt::format("running {} thread{}", threads, threads == 1 ? "" : "s")
-                           : fmt::format("listening on {}", fmt::join(listening, ", "))));
-      }
+      log_reload(*report,
+                 fmt::format("reloaded the catalog: {} releases", report->releases),
+                 [&](const std::string& key) {
+                   return key == "threads"
+                            ? fmt::format("running {} thread{}", threads, threads == 1 ? "" : "s")
+                            : fmt::format("listening on {}", fmt::join(listening, ", "));
+                 });
       return;
     }
     const auto name = signal == SIGTERM ? "SIGTERM" : "SIGINT";

@@ -1,8 +1,10 @@
 // What the transport files of agentdl-serve share (worker, listener,
 // session, registry, server): the Asio and Beast names, the endpoint type,
-// the clock, the error line. Not for main.cpp or state.hpp, which stay free
-// of Asio.
+// the clock, and the daemon's lines on stderr (log.hpp). Not for main.cpp or state.hpp, which stay
+// free of Asio.
 #pragma once
+
+#include "log.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/error.hpp>
@@ -20,12 +22,6 @@ using tcp = net::ip::tcp;
 
 // The clock of deadlines, timeouts and request durations.
 using Clock = std::chrono::steady_clock;
-
-// Prints `message` to stderr as one "agentdl-serve: ..." line.
-inline void log_error(std::string_view message)
-{
-  fmt::print(stderr, "agentdl-serve: {}\n", message);
-}
 
 // Returns `endpoint` as "127.0.0.1:8080" or "[::1]:8080".
 inline std::string endpoint_text(const tcp::endpoint& endpoint)

@@ -2,7 +2,9 @@
 
 #include <cerrno>
 #include <fcntl.h>
+#include <fstream>
 #include <optional>
+#include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -64,6 +66,23 @@ Expected<void> write_file_atomically(const std::filesystem::path& path, std::str
     ::close(dir);
   }
   return {};
+}
+
+Expected<std::optional<std::string>> read_text_file(const std::filesystem::path& path)
+{
+  std::ifstream file(path, std::ios::binary);
+  if (!file) {
+    if (errno == ENOENT) {
+      return std::nullopt;
+    }
+    return std::unexpected(io_error("read", path.string(), errno));
+  }
+  std::stringstream text;
+  text << file.rdbuf();
+  if (file.bad()) {
+    return std::unexpected(io_error("read", path.string(), errno));
+  }
+  return std::move(text).str();
 }
 
 } // namespace agentdl

@@ -24,3 +24,15 @@ def main():
             print(f"  {test.id()}: {reason}", file=sys.stderr)
         sys.exit(SKIP_RETURN_CODE)
     sys.exit(0)
+
+
+def run_again_with_debian_python(marker):
+    """Runs this script again with Debian's /usr/bin/python3, for a module only
+    a Debian package provides (python3-selenium, python3-botocore) when CMake
+    found a python of another origin (pyenv, a virtualenv). `marker` names the
+    environment variable that stops a second run; returns when there is no
+    Debian python to run, or it ran already."""
+    import os
+    if os.path.exists("/usr/bin/python3") and marker not in os.environ:
+        os.environ[marker] = "1"
+        os.execv("/usr/bin/python3", ["/usr/bin/python3", "-B", *sys.argv])

@@ -20,20 +20,18 @@ import sys
 import time
 import unittest
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import runner  # noqa: E402
+
 try:
     from selenium import webdriver
     from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
 except ImportError:
-    # python3-selenium is Debian's: a python of another origin (pyenv, a
-    # virtualenv) found by CMake runs this file again with Debian's own.
-    if os.path.exists("/usr/bin/python3") and "AGENTDL_PAGE_REEXEC" not in os.environ:
-        os.environ["AGENTDL_PAGE_REEXEC"] = "1"
-        os.execv("/usr/bin/python3", ["/usr/bin/python3", "-B", *sys.argv])
+    runner.run_again_with_debian_python("AGENTDL_PAGE_REEXEC")  # python3-selenium is Debian's
     webdriver = None
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fileserver import start_nginx  # noqa: E402
 from runner import main  # noqa: E402
 from serve import SOURCE_DIR, ServeTestCase, server_section  # noqa: E402

@@ -18,18 +18,15 @@ import sys
 import time
 import unittest
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import runner  # noqa: E402
+
 try:
     import botocore.session
 except ImportError:
-    # python3-botocore is Debian's: a python of another origin (pyenv, a
-    # virtualenv) found by CMake runs this file again with Debian's own.
-    if os.path.exists("/usr/bin/python3") and "AGENTDL_BOTOCORE_REEXEC" not in os.environ:
-        os.environ["AGENTDL_BOTOCORE_REEXEC"] = "1"
-        os.execv("/usr/bin/python3", ["/usr/bin/python3", "-B", *sys.argv])
+    runner.run_again_with_debian_python("AGENTDL_BOTOCORE_REEXEC")  # python3-botocore is Debian's
     botocore = None
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import runner  # noqa: E402
 from fileserver import Drop, Serve, Trickle, start_fault_server, start_nginx, start_s3rver  # noqa: E402,E501
 from serve import DEMO_TOKEN, Conn, ServeTestCase, demo_catalog  # noqa: E402
 

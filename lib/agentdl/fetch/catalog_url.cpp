@@ -86,14 +86,14 @@ Expected<CatalogUrl> parse_s3(std::string_view text, const GetEnv& getenv)
 
   const auto encoded_key =
     boost::urls::encode(key, boost::urls::unreserved_chars + '/', boost::urls::encoding_opts{});
-  std::string endpoint = env_or(getenv, "AWS_ENDPOINT_URL_S3");
-  where.endpoint_setting = "AWS_ENDPOINT_URL_S3";
+  // The S3 setting first, then the one for every AWS service.
+  std::string_view endpoint_setting = "AWS_ENDPOINT_URL_S3";
+  std::string endpoint = env_or(getenv, endpoint_setting);
   if (endpoint.empty()) {
-    endpoint = env_or(getenv, "AWS_ENDPOINT_URL");
-    where.endpoint_setting = "AWS_ENDPOINT_URL";
+    endpoint_setting = "AWS_ENDPOINT_URL";
+    endpoint = env_or(getenv, endpoint_setting);
   }
   if (endpoint.empty()) {
-    where.endpoint_setting.clear();
     where.url =
       dns_compatible(bucket)
         ? fmt::format("https://{}.s3.{}.amazonaws.com/{}", bucket, signing.region, encoded_key)
@@ -106,7 +106,7 @@ Expected<CatalogUrl> parse_s3(std::string_view text, const GetEnv& getenv)
       parsed->encoded_host().empty() || parsed->has_query() || parsed->has_userinfo()) {
     return fail(Errc::usage,
                 fmt::format("{} \"{}\" must be an http(s) URL such as http://127.0.0.1:9000",
-                            where.endpoint_setting,
+                            endpoint_setting,
                             endpoint));
   }
   std::string path(parsed->encoded_path());

@@ -18,10 +18,9 @@ namespace agentdl::fetch {
 // Where a catalog lives.
 struct CatalogUrl
 {
-  std::string given;            // as given on the command line, for messages
-  std::string url;              // the http(s) URL to GET; for S3 before signing
-  std::optional<S3Signing> s3;  // how to sign `url`, for s3://
-  std::string endpoint_setting; // for S3: the variable that named the endpoint, if any
+  std::string given;           // as given on the command line, for messages
+  std::string url;             // the http(s) URL to GET; for S3 before signing
+  std::optional<S3Signing> s3; // how to sign `url`, for s3://
 };
 
 // Parses `text`: "https://...", "http://..." or "s3://BUCKET/KEY". For S3 the
