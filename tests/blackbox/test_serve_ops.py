@@ -220,13 +220,29 @@ class SignalsAtStartup(ServeTestCase):
                 err += chunk
             self.assertLess(time.monotonic(), deadline, msg=err)
         proc.send_signal(sig)
+        # What it says from now on is read as it comes (a stderr pipe left
+        # unread could fill and stall it), to be shown if it does not exit.
+        proc.said = [err]
+        proc.reader = threading.Thread(target=lambda: proc.said.extend(iter(
+            lambda: os.read(proc.stderr.fileno(), 4096), b"")), daemon=True)
+        proc.reader.start()
         return proc
+
+    def wait_for_exit(self, proc):
+        """Returns the exit code of `proc`, which must exit within 5 s."""
+        try:
+            return proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.fail("agentdl-serve did not exit within 5 s of SIGTERM; it said:\n"
+                      + b"".join(proc.said).decode("utf-8", "replace")[-4000:])
 
     @staticmethod
     def kill(proc):
         if proc.poll() is None:
             proc.kill()
         proc.wait()
+        if hasattr(proc, "reader"):
+            proc.reader.join(timeout=5)  # it reads until the daemon's end closes the pipe
         proc.stderr.close()
 
     # The signal handlers must be in place before "listening on" is printed:
@@ -241,10 +257,9 @@ class SignalsAtStartup(ServeTestCase):
                 time.sleep(0.3)
                 alive = proc.poll() is None
                 proc.send_signal(signal.SIGTERM)
-                code = proc.wait(timeout=5)
-                outcomes.append(("SIGHUP", alive, code))
+                outcomes.append(("SIGHUP", alive, self.wait_for_exit(proc)))
             else:
-                outcomes.append(("SIGTERM", True, proc.wait(timeout=5)))
+                outcomes.append(("SIGTERM", True, self.wait_for_exit(proc)))
         self.assertEqual(outcomes, [("SIGHUP", True, 0), ("SIGTERM", True, 0)] * 4)
 
 
