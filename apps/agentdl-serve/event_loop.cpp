@@ -14,7 +14,8 @@
 
 namespace agentdl::serve {
 
-static_assert(EventLoop::k_connection_events == (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET));
+static_assert(EventLoop::k_connection_events == (EPOLLIN | EPOLLRDHUP | EPOLLET));
+static_assert(EventLoop::k_connection_write_events == (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET));
 static_assert(EventLoop::k_listener_events == EPOLLIN);
 
 std::optional<std::string> EventLoop::open()
@@ -42,6 +43,14 @@ bool EventLoop::watch(int fd, std::uint32_t events, Watched* who)
   event.events = events;
   event.data.ptr = who;
   return ::epoll_ctl(m_epoll.get(), EPOLL_CTL_ADD, fd, &event) == 0;
+}
+
+bool EventLoop::rewatch(int fd, std::uint32_t events, Watched* who)
+{
+  epoll_event event{};
+  event.events = events;
+  event.data.ptr = who;
+  return ::epoll_ctl(m_epoll.get(), EPOLL_CTL_MOD, fd, &event) == 0;
 }
 
 void EventLoop::unwatch(int fd)

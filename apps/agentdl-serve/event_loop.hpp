@@ -1,6 +1,7 @@
 // One worker's event loop in agentdl-serve: epoll, as nginx uses it. A
-// connection is registered once, edge-triggered for reading and writing,
-// and never modified again; a read shorter than its buffer is taken as
+// connection is registered once, edge-triggered for reading, and modified
+// at most once more, to watch for writing when a response first fills its
+// socket (most never do); a read shorter than its buffer is taken as
 // "drained", so the next read waits for the next event instead of trying
 // and getting EAGAIN. Asio's reactor cannot be told either (it reads
 // speculatively after every read, and registers and deregisters each
@@ -33,9 +34,13 @@ public:
 class EventLoop
 {
 public:
-  // The events a connection is registered for, once.
-  static constexpr std::uint32_t k_connection_events = 0x001 | 0x004 | 0x2000 | (1U << 31);
-  // EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET (checked in event_loop.cpp)
+  // The events a connection is registered for at first: reading only, so
+  // that a new connection, writable at once, raises no event for it.
+  static constexpr std::uint32_t k_connection_events = 0x001 | 0x2000 | (1U << 31);
+  // EPOLLIN | EPOLLRDHUP | EPOLLET (checked in event_loop.cpp)
+  // ... and once a write first finds the socket full, writing too, for good.
+  static constexpr std::uint32_t k_connection_write_events = k_connection_events | 0x004;
+  // ... | EPOLLOUT
   // A listening socket: level-triggered, one accept per event, as nginx.
   static constexpr std::uint32_t k_listener_events = 0x001; // EPOLLIN
 
@@ -49,6 +54,9 @@ public:
   // Watches `fd` for `events`, reported to `who` until the descriptor is
   // closed or unwatch()ed. Returns false (errno set) when epoll refuses it.
   bool watch(int fd, std::uint32_t events, Watched* who);
+  // Changes what `fd`, watched for `who`, is watched for. Returns false
+  // (errno set) when epoll refuses it.
+  bool rewatch(int fd, std::uint32_t events, Watched* who);
   // Stops watching `fd`.
   void unwatch(int fd);
 

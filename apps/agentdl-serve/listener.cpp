@@ -66,6 +66,18 @@ std::optional<std::string> Listener::open(const tcp::endpoint& endpoint, bool fi
   if (first && !set_flag(fd, SOL_SOCKET, SO_REUSEPORT)) {
     return last_error();
   }
+  m_defer_accept = m_worker.state().start_settings().defer_accept;
+  if (m_defer_accept) {
+    // The kernel completes the handshake but hands the connection over only
+    // once its first bytes arrive, so that the request is read at once and
+    // a connection answered and closed is never registered with epoll; one
+    // that stays silent is handed over after the first SYN-ACK resent
+    // (about a second), and header_timeout applies from then.
+    const int seconds = 1;
+    if (::setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &seconds, sizeof seconds) != 0) {
+      return last_error();
+    }
+  }
   if (::listen(fd, SOMAXCONN) != 0) {
     return last_error();
   }
@@ -150,7 +162,9 @@ void Listener::on_events(std::uint32_t)
   std::memcpy(endpoint.data(), &peer, std::min<std::size_t>(size, endpoint.capacity()));
   endpoint.resize(size);
   auto session = std::make_shared<Session>(UniqueFd(fd), endpoint, m_worker);
-  if (!m_worker.loop().watch(fd, EventLoop::k_connection_events, session.get())) {
+  if (m_defer_accept) {
+    session->arrived_with_data(); // it registers itself when it has to wait
+  } else if (!m_worker.loop().watch(fd, EventLoop::k_connection_events, session.get())) {
     return; // the session closes the descriptor
   }
   auto& state = m_worker.state();

@@ -46,6 +46,7 @@ public:
 private:
   Worker& m_worker;
   UniqueFd m_fd;
+  bool m_defer_accept = false; // [server] defer_accept: connections arrive with their first bytes
   bool m_watched = false;
   std::optional<Clock::time_point> m_paused_until; // after an accept error
   Clock::time_point m_last_accept_error;

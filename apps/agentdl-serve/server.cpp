@@ -151,9 +151,14 @@ int run_server(State& state, const std::vector<ListenAddress>& listen, const Ser
       log_reload(*report,
                  fmt::format("reloaded the catalog: {} releases", report->releases),
                  [&](const std::string& key) {
-                   return key == "threads"
-                            ? fmt::format("running {} thread{}", threads, threads == 1 ? "" : "s")
-                            : fmt::format("listening on {}", fmt::join(listening, ", "));
+                   if (key == "threads") {
+                     return fmt::format("running {} thread{}", threads, threads == 1 ? "" : "s");
+                   }
+                   if (key == "defer_accept") {
+                     return std::string(settings.defer_accept ? "deferring accepts"
+                                                              : "accepting without deferring");
+                   }
+                   return fmt::format("listening on {}", fmt::join(listening, ", "));
                  });
       return;
     }

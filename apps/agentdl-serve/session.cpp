@@ -220,7 +220,8 @@ void Session::read()
 {
   m_wait = Wait::read;
   if (!m_readable) {
-    return; // on_events() calls back
+    wait_until_readable(); // on_events() calls back
+    return;
   }
   const auto buffer = m_buffer.prepare(k_header_limit + 1024 - m_buffer.size());
   while (true) {
@@ -244,12 +245,30 @@ void Session::read()
     }
     if (errno == EAGAIN) {
       m_readable = false;
+      wait_until_readable();
       return;
     }
     m_wait = Wait::none;
     on_read(beast::error_code(errno, boost::system::system_category()), 0);
     return;
   }
+}
+
+// The socket has nothing to read: the session waits for its next read
+// event, registering it first if it came with its first bytes and was
+// never watched (defer_accept).
+void Session::wait_until_readable()
+{
+  if (m_watched) {
+    return;
+  }
+  // Edge-triggered: bytes that arrived since the last read are reported.
+  if (!m_worker.loop().watch(m_socket.get(), EventLoop::k_connection_events, this)) {
+    log_error(fmt::format("cannot watch a connection: {}", std::system_category().message(errno)));
+    close();
+    return;
+  }
+  m_watched = true;
 }
 
 void Session::on_read(beast::error_code ec, std::size_t n)
@@ -467,8 +486,8 @@ void Session::send_file()
       return;
     case FileSender::Progress::blocked:
       // Each wake-up means the reader took bytes: the deadline moves on.
-      m_writable = false;
       set_deadline(m_state.idle_timeout());
+      wait_until_writable();
       return;
     case FileSender::Progress::turn:
       set_deadline(m_state.idle_timeout());
@@ -548,6 +567,10 @@ void Session::write_some()
   m_wait = Wait::write;
   const std::string_view shared = m_shared_body ? std::string_view(*m_shared_body) : "";
   const auto total = m_out.size() + shared.size();
+  // The last response of a connection, closed (or shut for writing) as soon
+  // as it is written: held back for that, so that its last segment carries
+  // the FIN too, one packet fewer for each side.
+  const int flags = MSG_NOSIGNAL | (m_keep_alive ? 0 : MSG_MORE);
   while (m_written < total) {
     if (!m_writable) {
       return; // on_events() calls back
@@ -565,12 +588,12 @@ void Session::write_some()
     if (count == 1) {
       // The usual case, the head and a small body in one buffer: send(2)
       // spares the kernel copying in a message header and an iovec.
-      n = ::send(m_socket.get(), parts[0].iov_base, parts[0].iov_len, MSG_NOSIGNAL);
+      n = ::send(m_socket.get(), parts[0].iov_base, parts[0].iov_len, flags);
     } else {
       msghdr message{};
       message.msg_iov = parts.data();
       message.msg_iovlen = count;
-      n = ::sendmsg(m_socket.get(), &message, MSG_NOSIGNAL);
+      n = ::sendmsg(m_socket.get(), &message, flags);
     }
     if (n >= 0) {
       m_written += static_cast<std::size_t>(n);
@@ -580,7 +603,7 @@ void Session::write_some()
       continue;
     }
     if (errno == EAGAIN) {
-      m_writable = false;
+      wait_until_writable();
       continue;
     }
     m_wait = Wait::none;
@@ -590,6 +613,29 @@ void Session::write_some()
   }
   m_wait = Wait::none;
   on_write({});
+}
+
+// The socket is full: the write goes on at its next write event. A
+// connection is watched for those only from its first full socket on, so
+// that the many that never fill it cost no event for being writable.
+void Session::wait_until_writable()
+{
+  m_writable = false;
+  if (m_watching_writes) {
+    return;
+  }
+  // Edge-triggered: if room appeared since the failed write, epoll reports it.
+  auto& loop = m_worker.loop();
+  const auto events = EventLoop::k_connection_write_events;
+  if (!(m_watched ? loop.rewatch(m_socket.get(), events, this)
+                  : loop.watch(m_socket.get(), events, this))) {
+    log_error(fmt::format("cannot watch a connection for writing: {}",
+                          std::system_category().message(errno)));
+    time_out(); // the write cannot go on: counted and logged as cut short, then closed
+    return;
+  }
+  m_watched = true;
+  m_watching_writes = true;
 }
 
 void Session::on_write(beast::error_code ec)
@@ -666,11 +712,12 @@ void Session::discard()
     }
     if (n < 0 && errno == EAGAIN) {
       m_readable = false;
-      return; // on_events() calls back
+      break;
     }
     close(); // the client's FIN, or an error
     return;
   }
+  wait_until_readable(); // on_events() calls back
 }
 
 void Session::close()

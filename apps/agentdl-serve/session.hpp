@@ -45,6 +45,15 @@ public:
   // Leaves the worker's registry and the connection count.
   ~Session();
 
+  // Called before start() or refuse() when the socket is not watched yet
+  // but its first bytes are in ([server] defer_accept): they are read at
+  // once, and the session watches its socket only when it has to wait.
+  void arrived_with_data()
+  {
+    m_watched = false;
+    m_readable = true;
+  }
+
   // Joins the worker's registry and starts reading requests.
   void start();
 
@@ -87,7 +96,9 @@ private:
   void wait_for_request();
   void read();
   void on_read(beast::error_code ec, std::size_t n);
+  void wait_until_readable();
   void write_some();
+  void wait_until_writable();
   void parse();
   void on_header(beast::error_code ec);
   void answer();
@@ -106,10 +117,12 @@ private:
   tcp::endpoint m_peer;
   std::shared_ptr<Session> m_self; // keeps the session alive while its socket is open
   Wait m_wait = Wait::none;
-  bool m_readable = false;    // no read since the last read event found the socket empty
-  bool m_writable = true;     // no write since the last write event found it full
-  bool m_peer_closed = false; // the client shut its side (or the connection broke)
-  std::size_t m_written = 0;  // of the response being written (m_out, then m_shared_body)
+  bool m_readable = false;        // no read since the last read event found the socket empty
+  bool m_writable = true;         // no write since the last write event found it full
+  bool m_watched = true;          // registered with the worker's loop
+  bool m_watching_writes = false; // ... for write events too (after a full socket)
+  bool m_peer_closed = false;     // the client shut its side (or the connection broke)
+  std::size_t m_written = 0;      // of the response being written (m_out, then m_shared_body)
   Worker& m_worker;
   State& m_state;
   Clock::time_point m_deadline; // none when zero

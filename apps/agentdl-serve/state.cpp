@@ -158,6 +158,9 @@ std::expected<ReloadReport, std::string> State::reload(const CatalogLoader& load
   if (after.threads != m_start_settings.threads) {
     report.need_restart.emplace_back("threads");
   }
+  if (after.defer_accept != m_start_settings.defer_accept) {
+    report.need_restart.emplace_back("defer_accept");
+  }
 
   apply(after);
   {

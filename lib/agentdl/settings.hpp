@@ -24,6 +24,7 @@ struct ServerSettings
   std::chrono::seconds drain_timeout{ 10 };
   std::chrono::seconds catalog_poll{ 30 }; // --catalog-url: how often the store is asked
   std::size_t max_connections = 10'000;
+  bool defer_accept = false; // accept a connection once its first bytes are in (TCP_DEFER_ACCEPT)
   std::string access_log = "-";
   bool metrics = true;
 

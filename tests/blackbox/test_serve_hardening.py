@@ -8,7 +8,9 @@ connection limits, and listening addresses.
 import json
 import os
 import resource
+import signal
 import socket
+import struct
 import sys
 import threading
 import time
@@ -16,10 +18,23 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import runner  # noqa: E402
+import serve  # noqa: E402
 from serve import (  # noqa: E402
     DEMO_TOKEN, Closed, Conn, ServeTestCase, demo_catalog, request_bytes, server_section)
 
 HEALTH = b'{"status":"ok","releases":4}'
+
+# AGENTDL_TEST_DEFER_ACCEPT=1 (CTest's blackbox.test_serve_hardening_deferred)
+# runs every test here with [server] defer_accept = true, where a connection
+# comes with its first bytes and is watched only once it has to wait.
+if os.environ.get("AGENTDL_TEST_DEFER_ACCEPT") == "1":
+    serve.DEFAULT_SERVER["defer_accept"] = True
+
+
+def segments_received(sock):
+    """The TCP segments `sock` has received (Linux's tcp_info.tcpi_segs_in)."""
+    info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)
+    return struct.unpack_from("I", info, 140)[0]
 
 
 def has_ipv6_loopback():
@@ -418,6 +433,21 @@ class Connections(ServeTestCase):
             self.assertEqual((response.status, response.header("Connection")), (200, "close"))
             self.assertEqual(conn.closed_within(2), (True, b""))
 
+    def test_the_last_response_carries_the_fin(self):
+        # A connection's last response goes out with its FIN in the same
+        # segment: the client of a closed connection receives no more
+        # segments than that of one kept alive (the FIN alone would be one more).
+        received = {}
+        for close in (False, True):
+            headers = [("Connection", "close")] if close else []
+            with Conn(self.daemon.port) as conn:
+                response = conn.request("/v2/agent-releases/latest/download?platform=windows",
+                                        token=DEMO_TOKEN, headers=headers)
+                self.assertEqual(response.status, 302)
+                self.assertEqual(conn.closed_within(0.3 if not close else 2), (close, b""))
+                received[close] = segments_received(conn.sock)
+        self.assertEqual(received[True], received[False], msg=f"segments received: {received}")
+
 
 class Timeouts(ServeTestCase):
     def test_trickling_client_is_cut_off_at_header_timeout(self):
@@ -480,6 +510,76 @@ class Timeouts(ServeTestCase):
             waited = time.monotonic() - start
         self.assertEqual((closed, extra), (True, b""))
         self.assertLess(waited, 3.0)
+
+
+class DeferredAccept(ServeTestCase):
+    """[server] defer_accept: the kernel hands a connection over once its first bytes are in."""
+
+    def open_connections(self, daemon):
+        return self.metrics(daemon)["agentdl_open_connections"] - 1  # less the one asking
+
+    def test_a_silent_connection_waits_in_the_kernel_then_gets_header_timeout(self):
+        daemon = self.start_demo(defer_accept=True, header_timeout="1s", idle_timeout="5s")
+        start = time.monotonic()
+        silent = self.connect(daemon)
+        time.sleep(0.4)
+        self.assertEqual(self.open_connections(daemon), 0)
+        closed, extra = silent.closed_within(8)
+        waited = time.monotonic() - start
+        self.assertEqual((closed, extra), (True, b""))
+        # Handed over after the first SYN-ACK resent, about a second, then
+        # cut off after header_timeout (1 s): later than header_timeout alone.
+        self.assertGreaterEqual(waited, 1.5)
+        self.assertLess(waited, 6.0)
+
+    def test_without_it_a_silent_connection_is_open_at_once(self):
+        daemon = self.start_demo(defer_accept=False)
+        silent = self.connect(daemon)
+        deadline = time.monotonic() + 2
+        while self.open_connections(daemon) != 1:
+            self.assertLess(time.monotonic(), deadline, msg="the silent connection is not open")
+            time.sleep(0.05)
+        silent.close()
+
+    def test_requests_are_served_as_without_it(self):
+        daemon = self.start_demo(defer_accept=True)
+        with Conn(daemon.port) as conn:
+            # The first read takes part of the header; the rest comes once
+            # the connection is watched.
+            data = request_bytes("/healthz")
+            conn.send(data[:12])
+            time.sleep(0.2)
+            conn.send(data[12:])
+            self.assertEqual(conn.read_response().body, HEALTH)
+            for _ in range(3):
+                self.assertEqual(conn.request("/healthz").body, HEALTH)
+            response = conn.request("/v2/agent-releases/latest/download?platform=windows",
+                                    token=DEMO_TOKEN, headers=[("Connection", "close")])
+            self.assertEqual((response.status, response.header("Connection")), (302, "close"))
+            self.assertEqual(conn.closed_within(2), (True, b""))
+        # A request answered and closed on a connection never watched.
+        response = self.get(daemon, "/v2/agent-releases/1.8.2/download?platform=windows")
+        self.assertEqual(response.header("Location"),
+                         "https://downloads.example.com/agent/windows/1.8.2/"
+                         "ScalepadAgent-1.8.2.msi")
+
+    def test_changing_it_applies_after_a_restart(self):
+        config = self.write("agentdl.toml", demo_catalog(defer_accept=False), dedent=False)
+        daemon = self.start(config)
+        self.write("agentdl.toml", demo_catalog(defer_accept=True), dedent=False)
+        daemon.proc.send_signal(signal.SIGHUP)
+        line = ("agentdl-serve: [server] defer_accept changed: it applies after a restart; "
+                "still accepting without deferring\n")
+        deadline = time.monotonic() + 5
+        while line not in daemon.stderr():
+            self.assertLess(time.monotonic(), deadline, msg=daemon.stderr())
+            time.sleep(0.05)
+        silent = self.connect(daemon)  # still not deferred
+        deadline = time.monotonic() + 2
+        while self.open_connections(daemon) != 1:
+            self.assertLess(time.monotonic(), deadline, msg="the silent connection is not open")
+            time.sleep(0.05)
+        silent.close()
 
 
 class MaxConnections(ServeTestCase):

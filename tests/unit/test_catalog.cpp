@@ -157,6 +157,7 @@ TEST_CASE("catalog: defaults")
   CHECK(catalog.server.drain_timeout == std::chrono::seconds(10));
   CHECK(catalog.server.catalog_poll == std::chrono::seconds(30));
   CHECK(catalog.server.max_connections == 10000);
+  CHECK_FALSE(catalog.server.defer_accept);
   CHECK(catalog.auth.mode == agentdl::AuthMode::required);
   CHECK(catalog.storage.signing == agentdl::Signing::none);
   CHECK(catalog.canonical_platform("Darwin") == "macos");
@@ -402,6 +403,7 @@ idle_timeout = "2m"
 drain_timeout = "1h"
 catalog_poll = "5m"
 max_connections = 100
+defer_accept = true
 access_log = "off"
 metrics = false
 [auth]
@@ -423,6 +425,7 @@ channels = ["*"]
   CHECK(catalog.server.drain_timeout == std::chrono::seconds(3600));
   CHECK(catalog.server.catalog_poll == std::chrono::seconds(300));
   CHECK(catalog.server.max_connections == 100);
+  CHECK(catalog.server.defer_accept);
   CHECK(catalog.server.access_log == "off");
   CHECK_FALSE(catalog.server.metrics);
   CHECK(catalog.auth.mode == agentdl::AuthMode::none);
@@ -709,6 +712,8 @@ TEST_CASE("catalog: validation errors name file, line and column")
           "t.toml:2:19: max_connections must be at least 1, not 0");
     CHECK(error_of("[server]\ncatalog_poll = \"2d\"\n") ==
           "t.toml:2:16: catalog_poll must be at most 1d");
+    CHECK(error_of("[server]\ndefer_accept = \"yes\"\n") ==
+          "t.toml:2:16: defer_accept must be true or false, not a string");
     CHECK(error_of("[server]\ncatalog_poll = \"0s\"\n")
             .starts_with("t.toml:2:16: catalog_poll \"0s\" is not a duration"));
   }

@@ -38,6 +38,7 @@ void load_server(const TomlReader& in,
                   "drain_timeout",
                   "catalog_poll",
                   "max_connections",
+                  "defer_accept",
                   "access_log",
                   "metrics" });
   if (const auto* node = table->get("listen"); node && !options.listen) {
@@ -92,6 +93,8 @@ void load_server(const TomlReader& in,
   server.max_connections =
     static_cast<std::size_t>(in.optional_int(*table, "max_connections", "max_connections", 1)
                                .value_or(static_cast<std::int64_t>(server.max_connections)));
+  server.defer_accept =
+    in.optional_bool(*table, "defer_accept", "defer_accept").value_or(server.defer_accept);
   server.access_log = in.optional_string(*table, "access_log", "access_log").value_or("-");
   if (server.access_log.empty()) {
     in.fail_at(*table->get("access_log"), "access_log must be \"-\", a file path, or \"off\"");
