@@ -24,7 +24,8 @@
 #     agentdl_requests_total{route="download_latest"}, nginx's stub_status),
 #     read inside the window; the few calls of those two reads are included.
 #     A table per scenario: each system call's calls per request, both servers.
-# (b) A CPU profile of each server under the keep-alive load:
+# (b) A CPU profile of each server under the keep-alive load (or the
+#     scenarios PROFILE_SCENARIOS names, e.g. "keepalive newconn"):
 #     `perf record -e cpu-clock --call-graph fp -p PID` (software clock event:
 #     no hardware counters here), then
 #     `perf report --no-children --sort dso,symbol --stdio`, whose top 25
@@ -76,6 +77,10 @@ case $syscall_tool in
   *) fail "SYSCALL_TOOL must be perf or strace, not $syscall_tool" ;;
 esac
 call_graph=${PERF_CALL_GRAPH:-fp}
+profile_scenarios=${PROFILE_SCENARIOS:-keepalive}
+for scenario in $profile_scenarios; do
+  case $scenario in keepalive|newconn) ;; *) echo "profile_serve: PROFILE_SCENARIOS: unknown scenario '$scenario' (keepalive, newconn)" >&2; exit 2 ;; esac
+done
 
 target_path=/v2/agent-releases/latest/download
 target="$target_path?channel=stable&platform=macos&arch=arm64"
@@ -251,28 +256,32 @@ print(f"{'wrk req/s (run)':<20} {rps['agentdl']:>10.0f} {rps['nginx']:>10.0f}")
 PY
 }
 
-# Profiles SERVER under the keep-alive load; writes its perf.data and reports.
+# Profiles SERVER under SCENARIO's load; writes its perf.data and reports
+# (named perf-SERVER-* for keepalive, perf-SCENARIO-SERVER-* otherwise).
 profile() {
-  local server=$1 pid data=$out/perf-$1.data rps
+  local scenario=$1 server=$2 pid data rps name=$2 headers=()
+  [ "$scenario" = keepalive ] || name=$scenario-$server
+  [ "$scenario" = newconn ] && headers=(-H 'Connection: close')
+  data=$out/perf-$name.data
   pid=$(pid_of "$server")
-  start_wrk "$server"
+  start_wrk "$server" "${headers[@]}"
   sleep "$start_at"
   taskset -c 1 perf record -q -e cpu-clock --call-graph "$call_graph" -p "$pid" -o "$data" -- sleep "$window" 2>"$work/perf-record.err" ||
     fail "perf record failed on $server:"$'\n'"$(cat "$work/perf-record.err")"
   finish_wrk; rps=$wrk_rps
-  perf report -i "$data" --no-children --sort dso,symbol --stdio > "$out/perf-$server-callgraph.txt" 2>/dev/null
+  perf report -i "$data" --no-children --sort dso,symbol --stdio > "$out/perf-$name-callgraph.txt" 2>/dev/null
   # Whole reports into files first: head closing a pipe early would fail it (pipefail).
   perf report -i "$data" --no-children --sort dso,symbol --stdio -g none > "$work/flat.txt" 2>/dev/null ||
     fail "perf report failed on $data"
   # perf adds empty IPC columns ("-  -") without hardware counters: dropped, with the padding.
   sed -E -e '/^#/d' -e '/^[[:space:]]*$/d' -e 's/[[:space:]]+-[[:space:]]+-[[:space:]]*$//' -e 's/[[:space:]]+$//' \
     "$work/flat.txt" > "$work/flat-entries.txt"
-  head -n 25 "$work/flat-entries.txt" > "$out/perf-$server-top.txt"
+  head -n 25 "$work/flat-entries.txt" > "$out/perf-$name-top.txt"
   perf report -i "$data" --no-children --sort dso --stdio -g none > "$work/dso.txt" 2>/dev/null ||
     fail "perf report --sort dso failed on $data"
   sed -E -e '/^#/d' -e '/^[[:space:]]*$/d' -e 's/[[:space:]]+-[[:space:]]+-[[:space:]]*$//' -e 's/[[:space:]]+$//' \
-    "$work/dso.txt" > "$out/perf-$server-dso.txt"
-  echo "$rps" > "$work/profile-rps-$server"
+    "$work/dso.txt" > "$out/perf-$name-dso.txt"
+  echo "$rps" > "$work/profile-rps-$name"
 }
 
 summary=$out/summary.txt
@@ -296,14 +305,18 @@ for scenario in keepalive newconn; do
   cat "$work/table" >> "$out/syscalls.txt"
 done
 
-for server in agentdl nginx; do
-  profile "$server"
-  log ""
-  log "-- (b) perf record -e cpu-clock --call-graph $call_graph, $server (pid $(pid_of "$server")), keep-alive, ${window}s, wrk $(cat "$work/profile-rps-$server") req/s:"
-  log "   by shared object (perf report --no-children --sort dso), first 6:"
-  head -n 6 "$out/perf-$server-dso.txt" | tee -a "$summary"
-  log "   perf report --no-children --sort dso,symbol --stdio, top 25:"
-  tee -a "$summary" < "$out/perf-$server-top.txt"
+for scenario in $profile_scenarios; do
+  for server in agentdl nginx; do
+    profile "$scenario" "$server"
+    name=$server
+    [ "$scenario" = keepalive ] || name=$scenario-$server
+    log ""
+    log "-- (b) perf record -e cpu-clock --call-graph $call_graph, $server (pid $(pid_of "$server")), $scenario, ${window}s, wrk $(cat "$work/profile-rps-$name") req/s:"
+    log "   by shared object (perf report --no-children --sort dso), first 6:"
+    head -n 6 "$out/perf-$name-dso.txt" | tee -a "$summary"
+    log "   perf report --no-children --sort dso,symbol --stdio, top 25:"
+    tee -a "$summary" < "$out/perf-$name-top.txt"
+  done
 done
 
 log ""

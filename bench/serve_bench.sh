@@ -69,6 +69,11 @@
 #   bash bench/serve_bench.sh [DURATION_SECONDS] [PAIRS]    # defaults 10 and 5
 #
 # SCENARIOS="keepalive newconn" runs only those (default: all four).
+# DEFER_ACCEPT=1 runs both servers with deferred accept (TCP_DEFER_ACCEPT:
+# a connection is handed over once its first bytes are in): agentdl-serve's
+# `[server] defer_accept = true`, nginx's `listen ... deferred`. Checked: a
+# connection that sends nothing is not among either server's open
+# connections half a second later.
 # AGENTDL_SERVE=/path/to/agentdl-serve uses that binary; otherwise it is
 # built (Release) in build-bench/. The report is appended to
 # bench/results/serve-<timestamp>.txt, the medians written to
@@ -85,6 +90,8 @@ source bench/common.sh
 duration=${1:-10}
 pairs=${2:-5}
 results=$root/bench/results
+defer_accept=${DEFER_ACCEPT:-0}
+case $defer_accept in 0|1) ;; *) echo "serve_bench: DEFER_ACCEPT must be 0 or 1" >&2; exit 2 ;; esac
 case $duration in ''|*[!0-9]*|0) echo "serve_bench: DURATION_SECONDS must be a positive integer" >&2; exit 2 ;; esac
 case $pairs in ''|*[!0-9]*|0) echo "serve_bench: PAIRS must be an integer >= 1" >&2; exit 2 ;; esac
 [ "$pairs" -ge 5 ] || echo "serve_bench: warning: $pairs pair(s); the targets are read on the median of at least 5" >&2
@@ -400,8 +407,10 @@ start_pair() {
 
   # agentdl-serve: the demo catalog with [server] listen/threads/access_log
   # and [auth] mode rewritten.
+  local defer_line="" nginx_deferred=""
+  if [ "$defer_accept" = 1 ]; then defer_line='\ndefer_accept = true'; nginx_deferred=" deferred"; fi
   sed -e "s|^listen = .*|listen = [\"127.0.0.1:$agentdl_port\"]|" \
-      -e "s|^public_url = .*|&\nthreads = 1\naccess_log = \"$access_log\"|" \
+      -e "s|^public_url = .*|&\nthreads = 1\naccess_log = \"$access_log\"$defer_line|" \
       -e "s|^mode = \"required\"|mode = \"$auth_mode\"|" agentdl.toml > "$dir/agentdl.toml"
   grep -q '^threads = 1$' "$dir/agentdl.toml" && grep -q "^mode = \"$auth_mode\"$" "$dir/agentdl.toml" ||
     fail "could not rewrite agentdl.toml's [server] and [auth] (has the demo catalog changed?)"
@@ -454,7 +463,7 @@ http {
   uwsgi_temp_path $dir/nginx;
   scgi_temp_path $dir/nginx;
   server {
-    listen 127.0.0.1:$nginx_port backlog=4096;
+    listen 127.0.0.1:$nginx_port backlog=4096$nginx_deferred;
     $log_server
     location = $target_path {
       $auth_check
@@ -499,11 +508,41 @@ CONF
     fi
   done
   check_logs "$mode"
+  check_deferred
   local what="auth off, no access log open"
   [ "$mode" = production ] && what="401 without a token or with a wrong one, 302 with it; each has its access log open"
   verified="agentdl-serve: 3 threads (1 worker + main + log writer) on core 0, idle VmRSS $(awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$agentdl_pid/status") MiB;"
   verified+=" nginx: 1 worker on core 0, idle VmRSS $(awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$nginx_worker/status") MiB;"
   verified+=" both: 302 to $location, Connection: close honoured; $what"
+  if [ "$defer_accept" = 1 ]; then
+    verified+="; deferred accept: a silent connection is not open in either"
+  else
+    verified+="; accept not deferred: a silent connection is open in both"
+  fi
+}
+
+# Deferred accept as asked: a connection that has sent nothing after half a
+# second is among a server's open connections only without it.
+check_deferred() {
+  local name port open expected=$((1 - defer_accept))
+  for name in agentdl nginx; do
+    if [ $name = agentdl ]; then port=$agentdl_port; else port=$nginx_port; fi
+    open=$(python3 - "$name" "$port" <<'PY'
+import re, socket, sys, time, urllib.request
+name, port = sys.argv[1], int(sys.argv[2])
+silent = socket.create_connection(("127.0.0.1", port))
+time.sleep(0.5)
+path, pattern = (("/metrics", r"^agentdl_open_connections (\d+)$") if name == "agentdl"
+                 else ("/nginx_status", r"Active connections:\s*(\d+)"))
+with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
+    text = r.read().decode()
+print(int(re.search(pattern, text, re.M).group(1)) - 1)  # less the connection asking
+silent.close()
+PY
+)
+    [ "$open" = "$expected" ] ||
+      fail "$name had $open connection(s) open beside a silent one, not $expected (DEFER_ACCEPT=$defer_accept)"
+  done
 }
 
 # Production: each server has its own access log open (and only that);
@@ -536,6 +575,7 @@ log "agentdl-serve: $serve ($("$serve" --version 2>/dev/null | head -n 1)), demo
 log "nginx: $(nginx -v 2>&1 | sed 's|.*/||'), worker_processes 1, worker_cpu_affinity 01, keepalive_requests 10000000, worker_connections 4096"
 log "wrk: $(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2) -t1 --latency on core 1; servers on core 0; GET $target"
 log "$pairs pair(s) per scenario, ${duration}s each, order alternated within each pair, after a warm-up of each; ulimit -n $(ulimit -n)"
+[ "$defer_accept" = 0 ] || log "deferred accept on both: agentdl-serve [server] defer_accept = true, nginx listen ... deferred"
 loadavg_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
 log "load average at the start: $loadavg_at_start"
 log "columns: req/s, p50/p99 (us), server CPU us per request, server CPU %, wrk CPU % (of its core), client connections open mid-run, server VmRSS mid-run and VmHWM (MiB), access log lines"
