@@ -25,7 +25,7 @@ source bench/common.sh
 requests=${1:-2000}
 case $requests in ''|*[!0-9]*|0) echo "segments: REQUESTS must be a positive integer" >&2; exit 2 ;; esac
 for tool in nginx nstat curl python3; do
-  command -v "$tool" >/dev/null || { echo "segments: $tool is missing (nstat: apt-get install iproute2)" >&2; exit 1; }
+  command -v "$tool" >/dev/null || { echo "segments: $tool is missing (bash scripts/deps.sh installs it)" >&2; exit 1; }
 done
 find_agentdl_serve
 make_work_folder

@@ -9,6 +9,7 @@ packages=(
   libfmt-dev libtomlplusplus-dev doctest-dev libssl-dev libcurl4-openssl-dev
   libbenchmark-dev hyperfine clang-format
   nghttp2-client  # h2load: bench/rate_bench.sh's fixed-rate load
+  iproute2  # nstat: bench/segments.sh counts TCP segments with it
   python3-matplotlib  # bench/plot_serve.py draws serve_bench.sh's plot with it (/usr/bin/python3)
   python3-botocore  # the reference the s3 signing tests compare with (/usr/bin/python3)
   strace  # test_serve_files makes openat2 fail with it, to test the mirror's fallback path
