@@ -61,12 +61,12 @@ State::State(CatalogLoader loader,
   : m_loader(std::move(loader))
   , m_load_options(std::move(load_options))
   , m_served(std::move(served))
-  , m_start_settings(m_served.load()->catalog().server)
+  , m_start_settings(m_served->catalog().server)
   , m_log_file(std::move(access_log))
 {
   apply(m_start_settings);
   m_logging.store(m_log_file->fd() >= 0, std::memory_order_relaxed);
-  m_metrics.set_releases(m_served.load()->catalog().releases.size());
+  m_metrics.set_releases(m_served->catalog().releases.size());
   malloc_trim(0); // as after a reload
   m_log_writer = std::thread([this] { write_log_lines(); });
 }
@@ -132,7 +132,8 @@ std::expected<ReloadReport, std::string> State::reload(const CatalogLoader& load
     return std::unexpected(served.error());
   }
 
-  const auto& before = m_served.load()->catalog().server;
+  const auto current = State::served(); // the local `served` hides the function
+  const auto& before = current->catalog().server;
   const auto& after = (*served)->catalog().server;
   ReloadReport report;
   report.releases = (*served)->catalog().releases.size();
@@ -170,7 +171,11 @@ std::expected<ReloadReport, std::string> State::reload(const CatalogLoader& load
   }
   m_metrics.count_reload(true);
   m_metrics.set_releases(report.releases);
-  m_served.store(std::move(*served), std::memory_order_release);
+  {
+    std::lock_guard served_lock(m_served_mutex);
+    m_served.swap(*served);
+  }
+  served->reset(); // the previous catalog, outside the lock (workers may still hold it)
   m_served_generation.fetch_add(1, std::memory_order_release);
   // Loading a catalog builds a TOML tree several times the catalog's size;
   // give those pages back rather than keep them for the daemon's life.

@@ -108,7 +108,11 @@ public:
 
   // Returns the catalog to answer one request with; a reload never changes
   // it under the request.
-  std::shared_ptr<const Served> served() const { return m_served.load(std::memory_order_acquire); }
+  std::shared_ptr<const Served> served() const
+  {
+    std::lock_guard lock(m_served_mutex);
+    return m_served;
+  }
 
   // Returns a number that changes whenever served() does: a worker keeps
   // its own copy of served() and loads it again only when this moved, so
@@ -170,7 +174,12 @@ private:
 
   CatalogLoader m_loader;
   LoadOptions m_load_options;
-  std::atomic<std::shared_ptr<const Served>> m_served;
+  // A mutex, not std::atomic<std::shared_ptr>: workers take it only when
+  // the generation moved, and libstdc++ 12's atomic<shared_ptr> locks with
+  // a pointer bit that ThreadSanitizer cannot see, so it reports a race on
+  // every concurrent load and store.
+  mutable std::mutex m_served_mutex;
+  std::shared_ptr<const Served> m_served; // guarded by m_served_mutex
   std::atomic<std::uint64_t> m_served_generation{ 0 };
   std::mutex m_reload_mutex;
   const ServerSettings m_start_settings;
