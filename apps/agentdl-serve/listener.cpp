@@ -161,11 +161,11 @@ void Listener::on_events(std::uint32_t)
   tcp::endpoint endpoint;
   std::memcpy(endpoint.data(), &peer, std::min<std::size_t>(size, endpoint.capacity()));
   endpoint.resize(size);
+  // The session registers its socket with the loop when it first has to
+  // wait: at once without defer_accept, after its first read with it.
   auto session = std::make_shared<Session>(UniqueFd(fd), endpoint, m_worker);
   if (m_defer_accept) {
-    session->arrived_with_data(); // it registers itself when it has to wait
-  } else if (!m_worker.loop().watch(fd, EventLoop::k_connection_events, session.get())) {
-    return; // the session closes the descriptor
+    session->arrived_with_data();
   }
   auto& state = m_worker.state();
   if (static_cast<std::size_t>(state.metrics().connections()) > state.max_connections()) {

@@ -255,20 +255,27 @@ void Session::read()
 }
 
 // The socket has nothing to read: the session waits for its next read
-// event, registering it first if it came with its first bytes and was
-// never watched (defer_accept).
+// event, registering the socket first if it never had to wait before.
 void Session::wait_until_readable()
 {
-  if (m_watched) {
-    return;
-  }
-  // Edge-triggered: bytes that arrived since the last read are reported.
-  if (!m_worker.loop().watch(m_socket.get(), EventLoop::k_connection_events, this)) {
-    log_error(fmt::format("cannot watch a connection: {}", std::system_category().message(errno)));
+  if (!m_watched && !watch_for(EventLoop::k_connection_events)) {
     close();
-    return;
+  }
+}
+
+// Registers the socket with the worker's loop for `events`, or changes what
+// it is registered for. Edge-triggered: what is ready already is reported.
+// False (logged) when epoll refuses it.
+bool Session::watch_for(std::uint32_t events)
+{
+  auto& loop = m_worker.loop();
+  if (!(m_watched ? loop.rewatch(m_socket.get(), events, this)
+                  : loop.watch(m_socket.get(), events, this))) {
+    log_error(fmt::format("cannot watch a connection: {}", std::system_category().message(errno)));
+    return false;
   }
   m_watched = true;
+  return true;
 }
 
 void Session::on_read(beast::error_code ec, std::size_t n)
@@ -624,17 +631,10 @@ void Session::wait_until_writable()
   if (m_watching_writes) {
     return;
   }
-  // Edge-triggered: if room appeared since the failed write, epoll reports it.
-  auto& loop = m_worker.loop();
-  const auto events = EventLoop::k_connection_write_events;
-  if (!(m_watched ? loop.rewatch(m_socket.get(), events, this)
-                  : loop.watch(m_socket.get(), events, this))) {
-    log_error(fmt::format("cannot watch a connection for writing: {}",
-                          std::system_category().message(errno)));
+  if (!watch_for(EventLoop::k_connection_write_events)) {
     time_out(); // the write cannot go on: counted and logged as cut short, then closed
     return;
   }
-  m_watched = true;
   m_watching_writes = true;
 }
 

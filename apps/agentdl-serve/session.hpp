@@ -38,21 +38,16 @@ class Session final
   , public Watched
 {
 public:
-  // Takes `socket` (non-blocking, watched by the worker's loop for
-  // EventLoop::k_connection_events), accepted from `peer` by `worker`, and
-  // counts it in the connections.
+  // Takes `socket` (non-blocking, not yet watched: the session registers it
+  // with the worker's loop when it first has to wait), accepted from `peer`
+  // by `worker`, and counts it in the connections.
   Session(UniqueFd socket, const tcp::endpoint& peer, Worker& worker);
   // Leaves the worker's registry and the connection count.
   ~Session();
 
-  // Called before start() or refuse() when the socket is not watched yet
-  // but its first bytes are in ([server] defer_accept): they are read at
-  // once, and the session watches its socket only when it has to wait.
-  void arrived_with_data()
-  {
-    m_watched = false;
-    m_readable = true;
-  }
+  // Called before start() or refuse() when the socket's first bytes are in
+  // ([server] defer_accept): they are read at once, without an event.
+  void arrived_with_data() { m_readable = true; }
 
   // Joins the worker's registry and starts reading requests.
   void start();
@@ -99,6 +94,7 @@ private:
   void wait_until_readable();
   void write_some();
   void wait_until_writable();
+  bool watch_for(std::uint32_t events);
   void parse();
   void on_header(beast::error_code ec);
   void answer();
@@ -119,7 +115,7 @@ private:
   Wait m_wait = Wait::none;
   bool m_readable = false;        // no read since the last read event found the socket empty
   bool m_writable = true;         // no write since the last write event found it full
-  bool m_watched = true;          // registered with the worker's loop
+  bool m_watched = false;         // registered with the worker's loop
   bool m_watching_writes = false; // ... for write events too (after a full socket)
   bool m_peer_closed = false;     // the client shut its side (or the connection broke)
   std::size_t m_written = 0;      // of the response being written (m_out, then m_shared_body)

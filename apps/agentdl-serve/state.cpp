@@ -126,17 +126,17 @@ std::expected<ReloadReport, std::string> State::reload(const CatalogLoader& load
     m_metrics.count_reload(false);
     return std::unexpected(log_file.error());
   }
-  auto served = Served::open(std::move(*loaded));
-  if (!served) {
+  auto next = Served::open(std::move(*loaded));
+  if (!next) {
     m_metrics.count_reload(false);
-    return std::unexpected(served.error());
+    return std::unexpected(next.error());
   }
 
-  const auto current = State::served(); // the local `served` hides the function
+  const auto current = served();
   const auto& before = current->catalog().server;
-  const auto& after = (*served)->catalog().server;
+  const auto& after = (*next)->catalog().server;
   ReloadReport report;
-  report.releases = (*served)->catalog().releases.size();
+  report.releases = (*next)->catalog().releases.size();
   const auto changed = [&](bool differs, std::string_view key) {
     if (differs) {
       report.applied.emplace_back(key);
@@ -144,7 +144,7 @@ std::expected<ReloadReport, std::string> State::reload(const CatalogLoader& load
   };
   changed(before.api_prefix != after.api_prefix, "api_prefix");
   // public_url matters only to a mirror's links (and follows the address bound).
-  changed(!(*served)->catalog().mirror.root.empty() && before.public_url != after.public_url,
+  changed(!(*next)->catalog().mirror.root.empty() && before.public_url != after.public_url,
           "public_url");
   changed(before.header_timeout != after.header_timeout, "header_timeout");
   changed(before.idle_timeout != after.idle_timeout, "idle_timeout");
@@ -173,9 +173,9 @@ std::expected<ReloadReport, std::string> State::reload(const CatalogLoader& load
   m_metrics.set_releases(report.releases);
   {
     std::lock_guard served_lock(m_served_mutex);
-    m_served.swap(*served);
+    m_served.swap(*next);
   }
-  served->reset(); // the previous catalog, outside the lock (workers may still hold it)
+  next->reset(); // the previous catalog, outside the lock (workers may still hold it)
   m_served_generation.fetch_add(1, std::memory_order_release);
   // Loading a catalog builds a TOML tree several times the catalog's size;
   // give those pages back rather than keep them for the daemon's life.
