@@ -1,7 +1,8 @@
 # What the benchmarks share (serve_bench.sh, alloc_bench.sh, profile_serve.sh,
-# download_bench.sh, mirror_bench.sh, files_bench.sh): sourced, not run. Each
-# script keeps its own work folder ($work) and says what it measures; this
-# file finds agentdl-serve and starts nginx the same way for all of them.
+# rate_bench.sh, segments.sh, download_bench.sh, mirror_bench.sh,
+# files_bench.sh): sourced, not run. Each script keeps its own work folder
+# ($work) and says what it measures; this file finds and starts agentdl-serve
+# and starts nginx the same way for all of them.
 
 # Prints the median of the numbers on stdin, one per line.
 median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
@@ -22,6 +23,41 @@ find_agentdl_serve() {
     serve=$PWD/build-bench/apps/agentdl-serve/agentdl-serve
   fi
   [ -x "$serve" ] || { echo "$(basename "$0" .sh): $serve is not an executable (set AGENTDL_SERVE)" >&2; exit 1; }
+}
+
+# Starts agentdl-serve (the one find_agentdl_serve set) on the demo catalog
+# with one worker (`threads = 1`), auth and its access log off, on a free
+# port, under the command words given before `--` (e.g. taskset -c 0), and
+# waits until it answers TARGET with a redirect; sets agentdl_port,
+# agentdl_pid and location. Its catalog is $work/agentdl.toml, its output
+# $work/serve.out and $work/serve.err. Exits the script with that stderr if
+# it gives no Location.
+#
+#   start_agentdl_redirect TARGET [PREFIX_WORDS... --]
+start_agentdl_redirect() {
+  local target=$1 name
+  name=$(basename "$0" .sh)
+  shift
+  local prefix=()
+  if [ $# -gt 0 ]; then
+    while [ "$1" != -- ]; do prefix+=("$1"); shift; done
+  fi
+  agentdl_port=$(free_port)
+  sed -e "s|^listen = .*|listen = [\"127.0.0.1:$agentdl_port\"]|" \
+      -e "s|^public_url = .*|&\nthreads = 1\naccess_log = \"off\"|" \
+      -e 's|^mode = "required"|mode = "none"|' agentdl.toml > "$work/agentdl.toml"
+  grep -q '^threads = 1$' "$work/agentdl.toml" && grep -q '^mode = "none"$' "$work/agentdl.toml" ||
+    { echo "$name: could not rewrite agentdl.toml's [server] and [auth] (has the demo catalog changed?)" >&2; exit 1; }
+  "${prefix[@]}" "$serve" --config "$work/agentdl.toml" >"$work/serve.out" 2>"$work/serve.err" &
+  agentdl_pid=$!
+  location=""
+  for _ in $(seq 50); do
+    location=$(curl -s -o /dev/null -w '%{redirect_url}' "http://127.0.0.1:$agentdl_port$target") &&
+      [ -n "$location" ] && break
+    kill -0 "$agentdl_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  [ -n "$location" ] || { cat "$work/serve.err" >&2; echo "$name: agentdl-serve gave no Location" >&2; exit 1; }
 }
 
 # Prints the CPU time of process PID so far, in clock ticks (utime + stime).

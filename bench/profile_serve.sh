@@ -100,22 +100,8 @@ cleanup() {
 trap cleanup EXIT
 
 # agentdl-serve: the demo catalog on its own port, threads = 1, auth and
-# access log off, metrics on (as serve_bench.sh writes it).
-agentdl_port=$(free_port)
-sed -e "s|^listen = .*|listen = [\"127.0.0.1:$agentdl_port\"]|" \
-    -e "s|^public_url = .*|&\nthreads = 1\naccess_log = \"off\"\nmetrics = true|" \
-    -e "s|^mode = \"required\"|mode = \"none\"|" agentdl.toml > "$work/agentdl.toml"
-grep -q '^threads = 1$' "$work/agentdl.toml" && grep -q '^mode = "none"$' "$work/agentdl.toml" ||
-  fail "could not rewrite agentdl.toml's [server] and [auth] (has the demo catalog changed?)"
-taskset -c 0 "$serve" --config "$work/agentdl.toml" >"$work/serve.out" 2>"$work/serve.err" &
-agentdl_pid=$!
-location=""
-for _ in $(seq 50); do
-  location=$(curl -s -o /dev/null -w '%{redirect_url}' "http://127.0.0.1:$agentdl_port$target") && [ -n "$location" ] && break
-  kill -0 "$agentdl_pid" 2>/dev/null || break
-  sleep 0.1
-done
-[ -n "$location" ] || { cat "$work/serve.err" >&2; fail "agentdl-serve gave no Location"; }
+# access log off (metrics on, as by default).
+start_agentdl_redirect "$target" taskset -c 0 --
 
 # nginx: return 302 to agentdl's Location, stub_status for its counts.
 nginx_port=$(free_port)

@@ -45,58 +45,22 @@ make_work_folder
 fail() { echo "rate_bench: $*" >&2; exit 1; }
 
 target='/v2/agent-releases/latest/download?channel=stable&platform=windows&arch=x86_64'
-agentdl_port=$(free_port)
-nginx_port=$(free_port)
-sed -e "s|^listen = .*|listen = [\"127.0.0.1:$agentdl_port\"]|" \
-    -e "s|^public_url = .*|&\nthreads = 1\naccess_log = \"off\"|" \
-    -e 's|^mode = "required"|mode = "none"|' agentdl.toml > "$work/agentdl.toml"
-grep -q '^threads = 1$' "$work/agentdl.toml" && grep -q '^mode = "none"$' "$work/agentdl.toml" ||
-  fail "could not rewrite agentdl.toml's [server] and [auth] (has the demo catalog changed?)"
-taskset -c 0 "$serve" --config "$work/agentdl.toml" 2>"$work/serve.err" &
-agentdl_pid=$!
-trap 'kill "$agentdl_pid" ${nginx_master:-} 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
-location=""
-for _ in $(seq 50); do
-  location=$(curl -s -o /dev/null -w '%{redirect_url}' "http://127.0.0.1:$agentdl_port$target") &&
-    [ -n "$location" ] && break
-  sleep 0.1
-done
-[ -n "$location" ] || { cat "$work/serve.err" >&2; fail "agentdl-serve gave no Location"; }
+trap 'kill ${agentdl_pid:-} ${nginx_pid:-} 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+start_agentdl_redirect "$target" taskset -c 0 --
 
-mkdir -p "$work/nginx"
-user_line=""
-[ "$(id -u)" = 0 ] && user_line="user $(id -un) $(id -gn);"
-cat > "$work/nginx.conf" <<CONF
-$user_line
-worker_processes 1;
-worker_cpu_affinity 01;
-daemon off;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 10000000;
-  client_body_temp_path $work/nginx;
-  proxy_temp_path $work/nginx;
-  fastcgi_temp_path $work/nginx;
-  uwsgi_temp_path $work/nginx;
-  scgi_temp_path $work/nginx;
-  server {
-    listen 127.0.0.1:$nginx_port backlog=4096;
-    location = ${target%%\?*} { return 302 $location; }
-  }
-}
-CONF
-taskset -c 0 nginx -c "$work/nginx.conf" -p "$work/nginx" 2>"$work/nginx.err" &
-nginx_master=$!
+# nginx answers `return 302` with agentdl-serve's Location.
+nginx_port=$(free_port)
+mkdir -p "$work/www"
+write_nginx_conf "$work" "$nginx_port" "$work/www" "worker_cpu_affinity 01;" "keepalive_requests 10000000;" \
+  "    location = ${target%%\?*} { return 302 $location; }"
+start_nginx "$work" "http://127.0.0.1:$nginx_port$target" taskset -c 0 --
 nginx_worker=""
 for _ in $(seq 50); do
-  nginx_worker=$(pgrep -P "$nginx_master" || true)
+  nginx_worker=$(pgrep -P "$nginx_pid" || true)
   [ -n "$nginx_worker" ] && [ "$(echo "$nginx_worker" | wc -l)" = 1 ] && break
   sleep 0.1
 done
-[ -n "$nginx_worker" ] || { cat "$work/nginx.err" >&2; fail "nginx started no worker"; }
+[ -n "$nginx_worker" ] || { cat "$work/nginx/error.log" >&2; fail "nginx started no worker"; }
 nginx_location=$(curl -s -o /dev/null -w '%{redirect_url}' "http://127.0.0.1:$nginx_port$target")
 [ "$nginx_location" = "$location" ] || fail "nginx answers Location '$nginx_location', agentdl '$location'"
 

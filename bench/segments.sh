@@ -29,22 +29,11 @@ for tool in nginx nstat curl python3; do
 done
 find_agentdl_serve
 make_work_folder
-serve_pid=
-trap 'for p in $serve_pid $nginx_pid; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
+agentdl_pid=
+trap 'for p in $agentdl_pid $nginx_pid; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
 
 target="/v2/agent-releases/latest/download?channel=stable&platform=macos&arch=arm64"
-agentdl_port=$(free_port)
-sed -e "s|^listen = .*|listen = [\"127.0.0.1:$agentdl_port\"]|" \
-    -e "s|^public_url = .*|&\nthreads = 1\naccess_log = \"off\"|" \
-    -e 's|^mode = "required"|mode = "none"|' agentdl.toml > "$work/agentdl.toml"
-"$serve" --config "$work/agentdl.toml" 2>"$work/serve.err" &
-serve_pid=$!
-location=""
-for _ in $(seq 50); do
-  location=$(curl -s -o /dev/null -w '%{redirect_url}' "http://127.0.0.1:$agentdl_port$target") && [ -n "$location" ] && break
-  sleep 0.1
-done
-[ -n "$location" ] || { cat "$work/serve.err" >&2; echo "segments: agentdl-serve gave no Location" >&2; exit 1; }
+start_agentdl_redirect "$target"
 
 nginx_port=$(free_port)
 write_nginx_conf "$work" "$nginx_port" "$work" "" "  keepalive_requests 10000000;" \

@@ -518,6 +518,13 @@ class DeferredAccept(ServeTestCase):
     def open_connections(self, daemon):
         return self.metrics(daemon)["agentdl_open_connections"] - 1  # less the one asking
 
+    def assertOpenSoon(self, daemon, count):
+        """Waits up to 2 s for `count` connections open in the daemon (besides the one asking)."""
+        deadline = time.monotonic() + 2
+        while self.open_connections(daemon) != count:
+            self.assertLess(time.monotonic(), deadline, msg="the silent connection is not open")
+            time.sleep(0.05)
+
     def test_a_silent_connection_waits_in_the_kernel_then_gets_header_timeout(self):
         daemon = self.start_demo(defer_accept=True, header_timeout="1s", idle_timeout="5s")
         start = time.monotonic()
@@ -535,10 +542,7 @@ class DeferredAccept(ServeTestCase):
     def test_without_it_a_silent_connection_is_open_at_once(self):
         daemon = self.start_demo(defer_accept=False)
         silent = self.connect(daemon)
-        deadline = time.monotonic() + 2
-        while self.open_connections(daemon) != 1:
-            self.assertLess(time.monotonic(), deadline, msg="the silent connection is not open")
-            time.sleep(0.05)
+        self.assertOpenSoon(daemon, 1)
         silent.close()
 
     def test_requests_are_served_as_without_it(self):
@@ -575,10 +579,7 @@ class DeferredAccept(ServeTestCase):
             self.assertLess(time.monotonic(), deadline, msg=daemon.stderr())
             time.sleep(0.05)
         silent = self.connect(daemon)  # still not deferred
-        deadline = time.monotonic() + 2
-        while self.open_connections(daemon) != 1:
-            self.assertLess(time.monotonic(), deadline, msg="the silent connection is not open")
-            time.sleep(0.05)
+        self.assertOpenSoon(daemon, 1)
         silent.close()
 
 
